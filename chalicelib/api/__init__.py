@@ -1,0 +1,1 @@
+"""The HTTP layer: Chalice blueprints that translate requests into service calls and back."""

@@ -1,0 +1,1 @@
+"""What every flow shares: store, chain, leases, errors, clock, settings, auth."""

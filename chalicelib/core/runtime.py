@@ -1,0 +1,103 @@
+"""Composition root: the one place that builds clients (boto3, web3) and hands them out.
+
+Everything is built lazily on first use, so importing the app has no side effects and a route
+that does not touch the chain never imports web3. Tests install their own Runtime with
+`set_runtime` (a fixed clock, a moto-backed client, a local chain node).
+"""
+
+from __future__ import annotations
+
+import threading
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from chalicelib.core.clock import Clock
+from chalicelib.core.settings import Settings, load_settings
+from chalicelib.core.store import DynamoStore
+
+if TYPE_CHECKING:
+    from chalicelib.core.chain import Signer, Web3Chain
+
+# Short timeouts and few retries: a Lambda must answer before API Gateway's 29 s limit, and a
+# job must notice a dead store long before its own deadline.
+DYNAMODB_CONNECT_TIMEOUT_S = 2
+DYNAMODB_READ_TIMEOUT_S = 5
+DYNAMODB_MAX_ATTEMPTS = 3
+
+
+class Runtime:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Clock | None = None,
+        dynamodb_client: Any = None,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock or Clock()
+        self._dynamodb_client = dynamodb_client
+        self._lock = threading.Lock()
+
+    @cached_property
+    def store(self) -> DynamoStore:
+        with self._lock:
+            client = self._dynamodb_client or self._build_dynamodb_client()
+        return DynamoStore(client, self.settings.table_name)
+
+    def _build_dynamodb_client(self) -> Any:
+        import boto3
+        from botocore.config import Config
+
+        return boto3.session.Session().client(
+            "dynamodb",
+            region_name=self.settings.aws_region,
+            endpoint_url=self.settings.dynamodb_endpoint_url,
+            config=Config(
+                connect_timeout=DYNAMODB_CONNECT_TIMEOUT_S,
+                read_timeout=DYNAMODB_READ_TIMEOUT_S,
+                retries={"max_attempts": DYNAMODB_MAX_ATTEMPTS, "mode": "standard"},
+                max_pool_connections=50,
+            ),
+        )
+
+    @cached_property
+    def chain(self) -> Web3Chain | None:
+        """The chain adapter, or None when no CHAIN_RPC_URL is configured."""
+        if not self.settings.chain_enabled:
+            return None
+        from chalicelib.core.chain import Web3Chain
+
+        assert self.settings.chain_rpc_url
+        return Web3Chain(
+            self.settings.chain_rpc_url,
+            self.settings.chain_id,
+            timeout=self.settings.rpc_timeout_seconds,
+        )
+
+    @cached_property
+    def signer(self) -> Signer | None:
+        """The hot wallet, or None when no signer key is configured."""
+        if not self.settings.signer_private_key:
+            return None
+        from chalicelib.core.chain import Signer
+
+        return Signer(self.settings.signer_private_key)
+
+
+_current: Runtime | None = None
+_current_lock = threading.Lock()
+
+
+def get_runtime() -> Runtime:
+    global _current
+    with _current_lock:
+        if _current is None:
+            _current = Runtime(load_settings())
+        return _current
+
+
+def set_runtime(runtime: Runtime | None) -> None:
+    """Install a runtime (tests, local tools); None makes the next call rebuild from env."""
+    global _current
+    with _current_lock:
+        _current = runtime

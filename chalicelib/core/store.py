@@ -1,0 +1,448 @@
+"""DynamoDB access for every flow: conditional writes, transactions, consistent reads, index queries.
+
+Rule 2 of the design lives here: every state change is a conditional write, and a failed
+condition comes back as a typed error carrying what the item held (`ALL_OLD`), so the caller can
+report who won instead of overwriting. There is no Scan in this module, by design.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from boto3.dynamodb.conditions import ConditionBase, ConditionExpressionBuilder
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import BotoCoreError, ClientError
+
+from chalicelib.core.errors import BadRequest, Conflict, DependencyUnavailable
+from chalicelib.core.table import WORK_INDEX
+
+Item = dict[str, Any]
+Key = dict[str, str]
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+# A transaction that collides with another in-flight transaction on the same item is cancelled
+# with reason `TransactionConflict`; the conditions still hold, so trying again is safe.
+TRANSACTION_RETRIES = 3
+UNAVAILABLE_CODES = {
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "InternalServerError",
+    "ServiceUnavailable",
+}
+
+
+class ConditionFailed(Conflict):
+    """A conditional write lost: `item` is what the item held when it lost (None if absent)."""
+
+    code = "condition_failed"
+
+    def __init__(self, message: str, item: Item | None) -> None:
+        super().__init__(message)
+        self.item = item
+
+
+@dataclass(frozen=True)
+class Failure:
+    """One cancelled item of a transaction: its position, its name, why, and what it held."""
+
+    index: int
+    name: str
+    reason: str
+    item: Item | None
+
+
+class TransactionFailed(Conflict):
+    """A transaction was cancelled because at least one item's condition failed."""
+
+    code = "transaction_failed"
+
+    def __init__(self, message: str, failures: list[Failure]) -> None:
+        super().__init__(message)
+        self.failures = failures
+
+    def failed(self, name: str) -> Failure | None:
+        """The failure of the item called `name`, if that item is one that failed."""
+        return next((f for f in self.failures if f.name == name), None)
+
+
+def key(pk: str, sk: str) -> Key:
+    return {"pk": pk, "sk": sk}
+
+
+def to_wire(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: _serializer.serialize(v) for k, v in item.items() if v is not None}
+
+
+def from_wire(item: Mapping[str, Any] | None) -> Item | None:
+    if item is None:
+        return None
+    return {k: _plain(_deserializer.deserialize(v)) for k, v in item.items()}
+
+
+def _plain(value: Any) -> Any:
+    """Decimals that hold integers come back as int (we store no fractional numbers)."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else value
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, set):
+        return {_plain(v) for v in value}
+    return value
+
+
+@dataclass
+class Expr:
+    """A built expression: text plus its placeholder names and (wire-format) values."""
+
+    text: str = ""
+    names: dict[str, str] = field(default_factory=dict)
+    values: dict[str, Any] = field(default_factory=dict)
+
+
+def _condition(cond: ConditionBase | None, prefix: str) -> Expr | None:
+    if cond is None:
+        return None
+    built = ConditionExpressionBuilder().build_expression(cond)
+    # Prefix placeholders so they never collide with the update expression's.
+    text = built.condition_expression
+    names = {}
+    for ph, name in built.attribute_name_placeholders.items():
+        new = f"#{prefix}{ph[1:]}"
+        text = text.replace(ph, new)
+        names[new] = name
+    values = {}
+    # Replace longer placeholders first so ':v1' does not clobber ':v10'.
+    for ph in sorted(built.attribute_value_placeholders, key=len, reverse=True):
+        new = f":{prefix}{ph[1:]}"
+        text = text.replace(ph, new)
+        values[new] = _serializer.serialize(built.attribute_value_placeholders[ph])
+    return Expr(text, names, values)
+
+
+def _update(
+    set_: Mapping[str, Any] | None,
+    remove: Iterable[str] | None,
+    add: Mapping[str, int] | None,
+) -> Expr:
+    expr = Expr()
+    clauses = []
+    sets = []
+    for i, (name, value) in enumerate((set_ or {}).items()):
+        if value is None:
+            continue
+        expr.names[f"#s{i}"] = name
+        expr.values[f":s{i}"] = _serializer.serialize(value)
+        sets.append(f"#s{i} = :s{i}")
+    if sets:
+        clauses.append("SET " + ", ".join(sets))
+    removes = [n for n in (remove or [])] + [n for n, v in (set_ or {}).items() if v is None]
+    if removes:
+        parts = []
+        for i, name in enumerate(removes):
+            expr.names[f"#r{i}"] = name
+            parts.append(f"#r{i}")
+        clauses.append("REMOVE " + ", ".join(parts))
+    if add:
+        parts = []
+        for i, (name, delta) in enumerate(add.items()):
+            expr.names[f"#a{i}"] = name
+            expr.values[f":a{i}"] = _serializer.serialize(delta)
+            parts.append(f"#a{i} :a{i}")
+        clauses.append("ADD " + ", ".join(parts))
+    expr.text = " ".join(clauses)
+    return expr
+
+
+def _merge(request: dict[str, Any], *exprs: Expr | None) -> dict[str, Any]:
+    names: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    for e in exprs:
+        if e is not None:
+            names.update(e.names)
+            values.update(e.values)
+    if names:
+        request["ExpressionAttributeNames"] = names
+    if values:
+        request["ExpressionAttributeValues"] = values
+    return request
+
+
+@dataclass
+class Op:
+    """One item of a TransactWriteItems call; `name` identifies it in a TransactionFailed."""
+
+    kind: str
+    body: dict[str, Any]
+    name: str
+
+
+def put_op(
+    item: Item, *, if_absent: bool = False, condition: ConditionBase | None = None, name: str = ""
+) -> Op:
+    cond = _condition(condition, "c")
+    text = cond.text if cond else ""
+    if if_absent:
+        text = f"attribute_not_exists(pk) AND ({text})" if text else "attribute_not_exists(pk)"
+    body: dict[str, Any] = {"Item": to_wire(item)}
+    if text:
+        body["ConditionExpression"] = text
+    _merge(body, cond)
+    return Op("Put", body, name or str(item.get("pk")))
+
+
+def update_op(
+    k: Key,
+    *,
+    set: Mapping[str, Any] | None = None,  # noqa: A002 - mirrors the DynamoDB clause
+    remove: Iterable[str] | None = None,
+    add: Mapping[str, int] | None = None,
+    condition: ConditionBase | None = None,
+    name: str = "",
+) -> Op:
+    upd = _update(set, remove, add)
+    cond = _condition(condition, "c")
+    body: dict[str, Any] = {"Key": to_wire(k), "UpdateExpression": upd.text}
+    if cond:
+        body["ConditionExpression"] = cond.text
+    _merge(body, upd, cond)
+    return Op("Update", body, name or k["pk"])
+
+
+def delete_op(k: Key, *, condition: ConditionBase | None = None, name: str = "") -> Op:
+    cond = _condition(condition, "c")
+    body: dict[str, Any] = {"Key": to_wire(k)}
+    if cond:
+        body["ConditionExpression"] = cond.text
+    _merge(body, cond)
+    return Op("Delete", body, name or k["pk"])
+
+
+def check_op(k: Key, condition: ConditionBase, *, name: str = "") -> Op:
+    cond = _condition(condition, "c")
+    assert cond is not None
+    body = {"Key": to_wire(k), "ConditionExpression": cond.text}
+    _merge(body, cond)
+    return Op("ConditionCheck", body, name or k["pk"])
+
+
+def encode_cursor(last_key: Mapping[str, Any] | None) -> str | None:
+    """Opaque pagination cursor from a LastEvaluatedKey (already plain values)."""
+    if not last_key:
+        return None
+    raw = json.dumps(last_key, sort_keys=True, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None, allowed: set[str]) -> dict[str, Any] | None:
+    if not cursor:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        value = json.loads(raw)
+    except (ValueError, TypeError):
+        raise BadRequest("the pagination cursor is not valid", code="invalid_cursor") from None
+    if (
+        not isinstance(value, dict)
+        or set(value) - allowed
+        or not all(isinstance(v, str) for v in value.values())
+    ):
+        raise BadRequest("the pagination cursor is not valid", code="invalid_cursor")
+    return value
+
+
+class DynamoStore:
+    """The service's only door to DynamoDB (a boto3 low-level client on one table)."""
+
+    def __init__(self, client: Any, table_name: str) -> None:
+        self.client = client
+        self.table = table_name
+
+    # -- reads -------------------------------------------------------------------------------
+
+    def get(self, pk: str, sk: str, *, consistent: bool = True) -> Item | None:
+        resp = self._call(
+            "get_item", TableName=self.table, Key=to_wire(key(pk, sk)), ConsistentRead=consistent
+        )
+        return from_wire(resp.get("Item"))
+
+    def query(
+        self,
+        pk: str,
+        *,
+        sk_prefix: str | None = None,
+        limit: int = 100,
+        cursor: str | None = None,
+        forward: bool = True,
+        consistent: bool = False,
+    ) -> tuple[list[Item], str | None]:
+        """One page of the items under a partition key of the base table."""
+        names = {"#pk": "pk"}
+        values: dict[str, Any] = {":pk": {"S": pk}}
+        text = "#pk = :pk"
+        if sk_prefix is not None:
+            names["#sk"] = "sk"
+            values[":sk"] = {"S": sk_prefix}
+            text += " AND begins_with(#sk, :sk)"
+        request: dict[str, Any] = {
+            "TableName": self.table,
+            "KeyConditionExpression": text,
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+            "Limit": limit,
+            "ScanIndexForward": forward,
+            "ConsistentRead": consistent,
+        }
+        start = decode_cursor(cursor, {"pk", "sk"})
+        if start:
+            request["ExclusiveStartKey"] = to_wire(start)
+        resp = self._call("query", **request)
+        items = [from_wire(i) or {} for i in resp.get("Items", [])]
+        return items, encode_cursor(from_wire(resp.get("LastEvaluatedKey")))
+
+    def query_work(
+        self,
+        wpk: str,
+        *,
+        limit: int = 100,
+        cursor: str | None = None,
+        until: str | None = None,
+        forward: bool = True,
+    ) -> tuple[list[Item], str | None]:
+        """One page of the work index under `wpk`, optionally only sort keys <= `until`.
+
+        The index is eventually consistent in AWS: callers re-read the base item (consistent) or
+        write conditionally before acting on what they found here.
+        """
+        names = {"#w": "wpk"}
+        values: dict[str, Any] = {":w": {"S": wpk}}
+        text = "#w = :w"
+        if until is not None:
+            names["#t"] = "wsk"
+            values[":t"] = {"S": until}
+            text += " AND #t <= :t"
+        request: dict[str, Any] = {
+            "TableName": self.table,
+            "IndexName": WORK_INDEX,
+            "KeyConditionExpression": text,
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+            "Limit": limit,
+            "ScanIndexForward": forward,
+        }
+        start = decode_cursor(cursor, {"pk", "sk", "wpk", "wsk"})
+        if start:
+            request["ExclusiveStartKey"] = to_wire(start)
+        resp = self._call("query", **request)
+        items = [from_wire(i) or {} for i in resp.get("Items", [])]
+        return items, encode_cursor(from_wire(resp.get("LastEvaluatedKey")))
+
+    def iter_work(self, wpk: str, *, until: str | None = None, page: int = 100) -> Iterator[Item]:
+        """Every item under `wpk` (page by page), for jobs that drain a queue."""
+        cursor = None
+        while True:
+            items, cursor = self.query_work(wpk, limit=page, cursor=cursor, until=until)
+            yield from items
+            if cursor is None:
+                return
+
+    # -- writes ------------------------------------------------------------------------------
+
+    def put_new(self, item: Item) -> None:
+        """Create `item`; ConditionFailed (with the existing item) if its key is taken."""
+        self.transact_or_single(put_op(item, if_absent=True))
+
+    def put(self, item: Item, *, condition: ConditionBase | None = None) -> None:
+        self.transact_or_single(put_op(item, condition=condition))
+
+    def update(
+        self,
+        k: Key,
+        *,
+        set: Mapping[str, Any] | None = None,  # noqa: A002
+        remove: Iterable[str] | None = None,
+        add: Mapping[str, int] | None = None,
+        condition: ConditionBase | None = None,
+    ) -> Item:
+        """Conditional update; returns the item as it is after the write."""
+        op = update_op(k, set=set, remove=remove, add=add, condition=condition)
+        request = {"TableName": self.table, **op.body, "ReturnValues": "ALL_NEW"}
+        if condition is not None:
+            request["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+        resp = self._call("update_item", **request)
+        return from_wire(resp.get("Attributes")) or {}
+
+    def delete(self, k: Key, *, condition: ConditionBase | None = None) -> None:
+        self.transact_or_single(delete_op(k, condition=condition))
+
+    def transact_or_single(self, op: Op) -> None:
+        """Run one op as a single-item call (cheaper than a one-item transaction)."""
+        request = {"TableName": self.table, **op.body}
+        if "ConditionExpression" in op.body:
+            request["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+        method = {"Put": "put_item", "Update": "update_item", "Delete": "delete_item"}[op.kind]
+        self._call(method, **request)
+
+    def transact(self, ops: list[Op]) -> None:
+        """All-or-nothing write of up to 100 items; TransactionFailed names what lost."""
+        items = []
+        for op in ops:
+            body = {"TableName": self.table, **op.body}
+            if "ConditionExpression" in op.body:
+                body["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+            items.append({op.kind: body})
+        for attempt in range(TRANSACTION_RETRIES + 1):
+            try:
+                self._raw("transact_write_items", TransactItems=items)
+                return
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] != "TransactionCanceledException":
+                    raise self._translate(exc) from exc
+                reasons = exc.response.get("CancellationReasons") or []
+                failures = [
+                    Failure(i, ops[i].name, r.get("Code", ""), from_wire(r.get("Item")))
+                    for i, r in enumerate(reasons)
+                    if r.get("Code") not in (None, "None")
+                ]
+                if failures and all(f.reason == "TransactionConflict" for f in failures):
+                    if attempt < TRANSACTION_RETRIES:
+                        time.sleep(0.05 * (attempt + 1))
+                        continue
+                    raise DependencyUnavailable("the store is busy, try again") from exc
+                lost = ", ".join(f"{f.name} ({f.reason})" for f in failures) or "unknown"
+                raise TransactionFailed(f"transaction cancelled: {lost}", failures) from exc
+
+    # -- plumbing ----------------------------------------------------------------------------
+
+    def _call(self, method: str, **request: Any) -> dict[str, Any]:
+        try:
+            return self._raw(method, **request)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                item = from_wire(exc.response.get("Item"))
+                raise ConditionFailed("the item is not in the expected state", item) from exc
+            raise self._translate(exc) from exc
+
+    def _raw(self, method: str, **request: Any) -> dict[str, Any]:
+        try:
+            result: dict[str, Any] = getattr(self.client, method)(**request)
+            return result
+        except BotoCoreError as exc:
+            raise DependencyUnavailable("the store cannot be reached") from exc
+
+    @staticmethod
+    def _translate(exc: ClientError) -> Exception:
+        code = exc.response["Error"]["Code"]
+        if code in UNAVAILABLE_CODES:
+            return DependencyUnavailable("the store is unavailable, try again")
+        return exc

@@ -1,0 +1,50 @@
+"""Service-level facts: health of the dependencies and the public info a client needs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib import VERSION
+from chalicelib.core.errors import ServiceError
+from chalicelib.core.runtime import Runtime
+
+
+def health(rt: Runtime) -> tuple[int, dict[str, Any]]:
+    """(http status, body). A chain outage degrades health; a store outage makes it down."""
+    store = _store_health(rt)
+    chain = rt.chain.health() if rt.chain is not None else "disabled"
+    if store != "ok":
+        status, code = "down", 503
+    elif chain not in ("ok", "disabled"):
+        status, code = "degraded", 200
+    else:
+        status, code = "ok", 200
+    return code, {"status": status, "version": VERSION, "store": store, "chain": chain}
+
+
+def _store_health(rt: Runtime) -> str:
+    try:
+        rt.store.get("health", "health", consistent=False)
+    except ServiceError as exc:
+        return exc.code
+    except Exception as exc:  # noqa: BLE001 - health reports, it never raises
+        return f"error: {type(exc).__name__}"
+    return "ok"
+
+
+def info(rt: Runtime) -> dict[str, Any]:
+    s = rt.settings
+    assets: dict[str, Any] = {s.native_symbol: {"address": "native", "decimals": 18}}
+    contracts: dict[str, str] = {}
+    if s.token_address:
+        assets[s.token_symbol] = {"address": s.token_address, "decimals": s.token_decimals}
+        contracts["token"] = s.token_address
+    signer = rt.signer
+    return {
+        "version": VERSION,
+        "chain_id": s.chain_id,
+        "confirmations": s.confirmations,
+        "escrow_address": signer.address if signer else None,
+        "assets": assets,
+        "contracts": contracts,
+    }

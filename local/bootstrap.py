@@ -1,0 +1,69 @@
+"""Prepare a fresh local chain: deploy the test token, fund the hot wallet and the node's accounts.
+
+Uses the node's unlocked, pre-funded account #0 as deployer and minter, so no key is needed.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+TOKEN_NAME = "Settlekit Test Token"
+TOKEN_SYMBOL = "SKT"
+TOKEN_DECIMALS = 18
+# Enough for a long local session: 1,000 native coins and 1,000,000 tokens for the hot wallet,
+# and 10,000 tokens for each of the node's ten well-known accounts.
+HOT_WALLET_NATIVE = 1_000 * 10**18
+HOT_WALLET_TOKENS = 1_000_000 * 10**TOKEN_DECIMALS
+ACCOUNT_TOKENS = 10_000 * 10**TOKEN_DECIMALS
+USER_ACCOUNTS = 10
+
+
+@dataclass(frozen=True)
+class LocalChain:
+    token_address: str
+    deployer: str
+    accounts: list[str]
+
+
+def artifact(name: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((ROOT / "contracts" / "build" / f"{name}.json").read_text())
+    return data
+
+
+def deploy(w3: Any, name: str, *args: Any, sender: str | None = None) -> str:
+    art = artifact(name)
+    contract = w3.eth.contract(abi=art["abi"], bytecode=art["bytecode"])
+    tx = contract.constructor(*args).transact({"from": sender or w3.eth.accounts[0]})
+    receipt = w3.eth.wait_for_transaction_receipt(tx, timeout=30)
+    if receipt["status"] != 1:
+        raise RuntimeError(f"deploying {name} failed")
+    return str(receipt["contractAddress"])
+
+
+def token(w3: Any, address: str) -> Any:
+    return w3.eth.contract(address=address, abi=artifact("TestToken")["abi"])
+
+
+def mint(w3: Any, token_address: str, to: str, amount: int) -> None:
+    tx = token(w3, token_address).functions.mint(to, amount).transact({"from": w3.eth.accounts[0]})
+    w3.eth.wait_for_transaction_receipt(tx, timeout=30)
+
+
+def fund_native(w3: Any, to: str, amount: int) -> None:
+    tx = w3.eth.send_transaction({"from": w3.eth.accounts[0], "to": to, "value": amount})
+    w3.eth.wait_for_transaction_receipt(tx, timeout=30)
+
+
+def prepare(w3: Any, hot_wallet: str) -> LocalChain:
+    """Deploy the token; fund the hot wallet (coin + tokens) and mint to the user accounts."""
+    accounts = list(w3.eth.accounts[:USER_ACCOUNTS])
+    token_address = deploy(w3, "TestToken", TOKEN_NAME, TOKEN_SYMBOL, TOKEN_DECIMALS)
+    fund_native(w3, hot_wallet, HOT_WALLET_NATIVE)
+    mint(w3, token_address, hot_wallet, HOT_WALLET_TOKENS)
+    for account in accounts:
+        mint(w3, token_address, account, ACCOUNT_TOKENS)
+    return LocalChain(token_address, accounts[0], accounts)

@@ -1,0 +1,177 @@
+"""`make dev`: the whole service on this machine, on loopback, with embedded defaults.
+
+Starts the serialized DynamoDB-compatible store, a hardhat node, creates the table, deploys the
+test token, funds a fresh hot wallet, starts `chalice local`, and runs the scheduled jobs every
+2 s. Ctrl-C stops everything it started. State is ephemeral: each run starts from nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+from local import bootstrap, processes
+from local.processes import HOST, Child, StackError
+
+JOB_INTERVAL_S = 2.0
+TABLE_NAME = "settlekit-local"
+CHAIN_ID = 31337
+# Local blocks come every second, so two confirmations take about two seconds.
+CONFIRMATIONS = 2
+MINING_INTERVAL_MS = 1000
+
+
+def _port(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or not 1 <= int(raw) <= 65535:
+        raise StackError(f"{name} must be a port number (1-65535), got {raw!r}")
+    return int(raw)
+
+
+def service_env(store_url: str, rpc_url: str, key: str, token: str, admin: str) -> dict[str, str]:
+    return {
+        "STAGE": "local",
+        "TABLE_NAME": TABLE_NAME,
+        "DYNAMODB_ENDPOINT_URL": store_url,
+        "CHAIN_RPC_URL": rpc_url,
+        "CHAIN_ID": str(CHAIN_ID),
+        "CONFIRMATIONS": str(CONFIRMATIONS),
+        "SIGNER_PRIVATE_KEY": key,
+        "TOKEN_ADDRESS": token,
+        "TOKEN_SYMBOL": bootstrap.TOKEN_SYMBOL,
+        "TOKEN_DECIMALS": str(bootstrap.TOKEN_DECIMALS),
+        "ADMIN_TOKEN": admin,
+        "PAYOUT_REBROADCAST_SECONDS": "15",
+        "AWS_ACCESS_KEY_ID": "local",
+        "AWS_SECRET_ACCESS_KEY": "local",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_REGION": "us-east-1",
+    }
+
+
+def banner(api: str, rpc: str, token: str, wallet: str, admin: str, logs: Path) -> str:
+    return "\n".join(
+        [
+            "",
+            "Settlekit is running (state is in memory and vanishes on Ctrl-C)",
+            f"  API URL       {api}",
+            f"  RPC URL       {rpc}",
+            f"  chain id      {CHAIN_ID}",
+            f"  token (SKT)   {token}",
+            f"  hot wallet    {wallet}",
+            f"  admin token   {admin}",
+            f"  logs          {logs}",
+            "",
+            f"  try:  curl -s {api}/v1/health",
+            "",
+            "Press Ctrl-C to stop.",
+            "",
+        ]
+    )
+
+
+def wait_for_api(url: str, child: Child) -> None:
+    def up() -> bool:
+        with urllib.request.urlopen(f"{url}/v1/health", timeout=2):  # noqa: S310 - loopback
+            return True
+
+    processes.wait_until(up, child, "API (chalice local)", timeout=90)
+
+
+def run_jobs_forever(stop: list[bool]) -> None:
+    from chalicelib import jobs
+    from chalicelib.core.log import log
+    from chalicelib.core.runtime import get_runtime
+
+    rt = get_runtime()
+    while not stop:
+        started = time.monotonic()
+        try:
+            summary = jobs.run_tick(rt, rt.clock.now_ms() + 30_000)
+            if any(any(v for v in s.values() if isinstance(v, int)) for s in summary.values()):
+                log("jobs_tick", summary=summary)
+        except Exception as exc:  # noqa: BLE001 - the loop must survive a bad tick
+            log("jobs_tick_failed", error=type(exc).__name__, message=str(exc)[:200])
+        time.sleep(max(0.0, JOB_INTERVAL_S - (time.monotonic() - started)))
+
+
+def main() -> int:
+    children: list[Child] = []
+    stop: list[bool] = []
+
+    def shutdown(*_: object) -> None:
+        stop.append(True)
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, shutdown)
+    logs = Path(tempfile.mkdtemp(prefix="settlekit-"))
+    try:
+        api_port = _port("API_PORT", 8000)
+        rpc_port = _port("RPC_PORT", 8545)
+        store_port = _port("STORE_PORT", 0) or processes.free_port()
+        processes.require_free(api_port, "API", "API_PORT")
+        processes.require_free(rpc_port, "chain node", "RPC_PORT")
+        processes.require_free(store_port, "store", "STORE_PORT")
+        admin = os.environ.get("ADMIN_TOKEN", "").strip() or secrets.token_urlsafe(24)
+        if len(admin) < 16:
+            raise StackError("ADMIN_TOKEN must be at least 16 characters")
+
+        print("starting the store and the chain node ...", flush=True)
+        store, store_url = processes.start_store(store_port, log_path=logs / "store.log")
+        children.append(store)
+        chain, rpc_url = processes.start_chain(
+            rpc_port, interval_ms=MINING_INTERVAL_MS, log_path=logs / "chain.log"
+        )
+        children.append(chain)
+
+        import boto3
+        from eth_account import Account
+        from web3 import Web3
+
+        from chalicelib.core.table import ensure_table
+
+        key = "0x" + secrets.token_hex(32)
+        hot_wallet = Account.from_key(key).address
+        w3 = Web3(Web3.HTTPProvider(rpc_url))
+        local_chain = bootstrap.prepare(w3, hot_wallet)
+        env = service_env(store_url, rpc_url, key, local_chain.token_address, admin)
+        os.environ.update(env)
+        ensure_table(boto3.client("dynamodb", endpoint_url=store_url), TABLE_NAME)
+
+        print("starting the API ...", flush=True)
+        api = processes.spawn(
+            "api",
+            [str(Path(sys.executable).parent / "chalice"), "local", "--host", HOST,
+             "--port", str(api_port), "--stage", "local"],
+            env=env,
+            log_path=logs / "api.log",
+        )
+        children.append(api)
+        api_url = f"http://{HOST}:{api_port}"
+        wait_for_api(api_url, api)
+        print(banner(api_url, rpc_url, local_chain.token_address, hot_wallet, admin, logs),
+              flush=True)
+        run_jobs_forever(stop)
+        return 0
+    except StackError as exc:
+        print(f"make dev: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\nstopping ...", flush=True)
+        return 0
+    finally:
+        stop.append(True)
+        for child in reversed(children):
+            child.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,73 @@
+"""A DynamoDB-compatible server (moto) on loopback that handles one request at a time.
+
+moto is not thread-safe: two concurrent conditional writes can both pass their condition. This
+server accepts connections concurrently but serializes request handling behind one lock, so
+conditional writes and transactions are atomic under concurrent clients, as in DynamoDB.
+
+Run it with `python -m local.store_server --port 8001`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from moto.moto_server.werkzeug_app import (
+    DomainDispatcherApplication,
+    MotoRequestHandler,
+    create_backend_app,
+)
+from werkzeug.serving import make_server
+
+HOST = "127.0.0.1"
+
+
+class SerializedApp:
+    """WSGI wrapper: the whole request, body included, is produced under one lock."""
+
+    def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
+        self.app = app
+        self.lock = threading.Lock()
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        with self.lock:
+            result = self.app(environ, start_response)
+            try:
+                return list(result)
+            finally:
+                close = getattr(result, "close", None)
+                if close:
+                    close()
+
+
+def serve(port: int, ready: Callable[[int], None] | None = None) -> None:
+    app = SerializedApp(DomainDispatcherApplication(create_backend_app))
+    server = make_server(HOST, port, app, threaded=True, request_handler=MotoRequestHandler)
+    if ready:
+        ready(server.server_port)
+    server.serve_forever()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    args = parser.parse_args()
+
+    def ready(port: int) -> None:
+        # The parent process reads this line to learn the port.
+        print(f"store listening on http://{HOST}:{port}", flush=True)
+
+    try:
+        serve(args.port, ready)
+    except OSError as exc:
+        print(f"store: cannot listen on {HOST}:{args.port}: {exc.strerror}", file=sys.stderr)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()
