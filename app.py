@@ -7,14 +7,19 @@ Nothing here holds a rule of any flow; each route and schedule is a few lines th
 from __future__ import annotations
 
 import os
+from typing import Any
 
-from chalice import Chalice
+from chalice import Chalice, Rate
 
-from chalicelib.api import system_routes
+from chalicelib import jobs
+from chalicelib.api import payout_routes, system_routes
 from chalicelib.api.http import error_middleware
+from chalicelib.core.runtime import get_runtime
 
 app = Chalice(app_name="settlekit")
 app.register_middleware(error_middleware, "http")
+app.register_blueprint(payout_routes.bp)
+# Last: its catch-all routes answer JSON 404s for every path nobody else claimed.
 app.register_blueprint(system_routes.bp)
 
 if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
@@ -23,3 +28,9 @@ if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
     from chalicelib.core.settings import load_settings
 
     load_settings()
+
+
+@app.schedule(Rate(1, unit=Rate.MINUTES))
+def payout_engine(event: Any) -> dict[str, Any]:
+    rt = get_runtime()
+    return jobs.payouts(rt, jobs.deadline_from(event.context, rt.clock.now_ms()))

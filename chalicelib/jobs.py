@@ -1,7 +1,8 @@
 """The scheduled jobs, in the order one tick runs them.
 
-`app.py` wires each to an EventBridge schedule; the local runner calls the same functions in a
-loop. Every job is idempotent: a duplicated or overlapping invocation is harmless.
+`app.py` wires them to EventBridge schedules; the local runner and the admin reconcile route
+call the very same functions. Every job is idempotent: a duplicated or overlapping invocation is
+harmless. Imports happen inside the jobs, so importing this module stays cheap (no web3).
 """
 
 from __future__ import annotations
@@ -13,10 +14,31 @@ from chalicelib.core.runtime import Runtime
 
 Job = Callable[[Runtime, int], dict[str, Any]]
 
-# Filled by the flows (payout sender and confirmer, reconcilers, anchoring) as they land.
-SCHEDULED_JOBS: list[tuple[str, Job]] = []
+
+def register_owners() -> None:
+    """Import every flow that owns payouts, so its finalizer is registered."""
+    import chalicelib.core.outbox.service  # noqa: F401 - the admin's manual payouts
+
+
+def payouts(rt: Runtime, deadline_ms: int) -> dict[str, Any]:
+    """Send due payouts, follow sent ones to depth, tell their flows how they ended."""
+    register_owners()
+    from chalicelib.core.outbox.jobs import run_engine
+
+    return run_engine(rt, deadline_ms)
+
+
+SCHEDULED_JOBS: list[tuple[str, Job]] = [
+    ("payouts", payouts),
+]
 
 
 def run_tick(rt: Runtime, deadline_ms: int) -> dict[str, dict[str, Any]]:
     """Run every job once, in order, each bounded by the same deadline."""
     return {name: job(rt, deadline_ms) for name, job in SCHEDULED_JOBS}
+
+
+def deadline_from(context: Any, now_ms: int, default_ms: int = 60_000) -> int:
+    """The Lambda's own deadline (from its context), or now + default outside Lambda."""
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    return now_ms + (int(remaining()) if remaining else default_ms)

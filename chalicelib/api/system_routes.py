@@ -20,7 +20,8 @@ ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 @route(bp, "/v1/health", methods=["GET"])
 def health() -> Response:
     status, body = system.health(get_runtime())
-    return json_response(status, body)
+    # A store outage is a 503 like any other: tell monitors when to look again.
+    return json_response(status, body, {"Retry-After": "5"} if status == 503 else None)
 
 
 @route(bp, "/v1/info", methods=["GET"])

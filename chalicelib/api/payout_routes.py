@@ -1,0 +1,40 @@
+"""Payout routes: public status of one payout, and the admin's listing, manual payout, reconcile."""
+
+from __future__ import annotations
+
+from chalice import Blueprint, Response
+
+from chalicelib import jobs
+from chalicelib.api.http import admin, json_object, json_response, query_params, route
+from chalicelib.core.outbox import service
+from chalicelib.core.runtime import get_runtime
+
+bp = Blueprint(__name__)
+# The reconcile route runs inside an API Gateway request, which is cut at 29 s.
+RECONCILE_BUDGET_MS = 20_000
+
+
+@route(bp, "/v1/payouts/{payout_id}", methods=["GET"])
+def get_payout(payout_id: str) -> Response:
+    return json_response(200, service.get_payout(get_runtime(), payout_id))
+
+
+@route(bp, "/v1/admin/payouts", methods=["GET"])
+def list_payouts() -> Response:
+    rt = admin(bp.current_request)
+    q = query_params(bp.current_request)
+    return json_response(200, service.list_payouts(rt, q.get("status"), q.get("limit"), q.get("next")))
+
+
+@route(bp, "/v1/admin/payouts", methods=["POST"])
+def request_payout() -> Response:
+    rt = admin(bp.current_request)
+    status, body = service.request_admin_payout(rt, json_object(bp.current_request))
+    return json_response(status, body)
+
+
+@route(bp, "/v1/admin/reconcile", methods=["POST"])
+def reconcile() -> Response:
+    rt = admin(bp.current_request)
+    summary = jobs.run_tick(rt, rt.clock.now_ms() + RECONCILE_BUDGET_MS)
+    return json_response(200, {"summary": summary})

@@ -1,0 +1,85 @@
+"""The payout engine's run context: one wallet, one lease, one deadline, one summary.
+
+Only the holder of the wallet's lease assigns nonces, signs and broadcasts; every write that
+depends on holding it carries the lease's fence. A run stops before the Lambda deadline and the
+next run resumes from what is stored.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from chalicelib.core.leases import Lease, LeaseHeld, acquire
+from chalicelib.core.outbox.model import payout_key
+from chalicelib.core.runtime import Runtime
+from chalicelib.core.store import DynamoStore, Item, Op, update_op
+
+if TYPE_CHECKING:
+    from chalicelib.core.chain import Signer, Web3Chain
+
+
+@dataclass
+class Run:
+    rt: Runtime
+    chain: Web3Chain
+    signer: Signer
+    lease: Lease
+    deadline_ms: int
+    summary: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def store(self) -> DynamoStore:
+        return self.rt.store
+
+    @property
+    def wallet(self) -> str:
+        return self.signer.address
+
+    def now(self) -> int:
+        return self.rt.clock.now_ms()
+
+    def time_left(self) -> bool:
+        """False once the run should stop to finish before its deadline and lease expiry."""
+        now = self.now()
+        margin = self.rt.settings.job_margin_ms
+        if now + margin >= self.deadline_ms:
+            return False
+        if self.lease.remaining_ms() < self.rt.settings.lease_ttl_ms // 2:
+            self.lease.renew(self.rt.settings.lease_ttl_ms)
+        return True
+
+    def transition(self, old: str, new: str) -> None:
+        self.summary[f"{old}->{new}"] += 1
+
+    def update(self, payout: Item, *, fenced: bool, condition: Any, **changes: Any) -> list[Op]:
+        """The ops of one conditional change of a payout (plus the fence when required)."""
+        changes.setdefault("updated_at", self.now())
+        op = update_op(
+            payout_key(payout["id"]), set=changes, add={"version": 1}, condition=condition,
+            name="payout",
+        )
+        return [op, self.lease.fence()] if fenced else [op]
+
+
+def lease_name(wallet: str) -> str:
+    return f"payout-engine#{wallet}"
+
+
+def with_run(rt: Runtime, deadline_ms: int, body: Callable[[Run], None]) -> dict[str, Any]:
+    """Run `body` under the wallet's lease; a held lease makes this run a no-op."""
+    chain, signer = rt.chain, rt.signer
+    if chain is None or signer is None:
+        return {"skipped": "chain_disabled"}
+    try:
+        lease = acquire(rt.store, rt.clock, lease_name(signer.address), rt.settings.lease_ttl_ms)
+    except LeaseHeld:
+        return {"skipped": "lease_held"}
+    run = Run(rt, chain, signer, lease, deadline_ms)
+    try:
+        body(run)
+    finally:
+        lease.release()
+    return dict(run.summary)

@@ -1,0 +1,103 @@
+"""The payout record: ids, states, index placement, and the public view.
+
+A payout is stored as one item (`payout#<id>` / `payout`). Its id is derived from the business
+event's idempotency key, so the same event can never create two payouts. While a job has work
+with it, the item sits in the work index under `payouts#<status>`; terminal payouts stay listed
+under their status for the admin listing, and a separate small marker item (`payout#<id>` /
+`finalize`) sits under `payouts#finalize` until the owning flow has been told the outcome.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from chalicelib.core.clock import iso
+from chalicelib.core.money import format_amount
+from chalicelib.core.settings import Settings
+from chalicelib.core.store import Item, Key, key
+
+REQUESTED = "requested"
+SIGNED = "signed"
+BROADCAST = "broadcast"
+CONFIRMED = "confirmed"
+FAILED = "failed"
+NEEDS_ATTENTION = "needs_attention"
+
+STATUSES = (REQUESTED, SIGNED, BROADCAST, CONFIRMED, FAILED, NEEDS_ATTENTION)
+# The outcomes the owning flow is told about. needs_attention is reported too (the flow keeps
+# its state locked and shows it), and may still turn into confirmed or failed later.
+FINAL = (CONFIRMED, FAILED, NEEDS_ATTENTION)
+NATIVE = "native"
+FINALIZE_QUEUE = "payouts#finalize"
+
+
+def payout_id(idem_key: str) -> str:
+    return "po_" + hashlib.sha256(idem_key.encode()).hexdigest()[:32]
+
+
+def payout_key(pid: str) -> Key:
+    return key(f"payout#{pid}", "payout")
+
+
+def finalize_key(pid: str) -> Key:
+    return key(f"payout#{pid}", "finalize")
+
+
+def queue(status: str) -> str:
+    return f"payouts#{status}"
+
+
+def index_fields(status: str, created_at: int, pid: str) -> dict[str, str]:
+    """Work-index placement for a payout in `status` (FIFO by creation time)."""
+    return {"wpk": queue(status), "wsk": f"{created_at:013d}#{pid}"}
+
+
+def finalize_marker(payout: Item, status: str, now: int) -> Item:
+    return {
+        **finalize_key(payout["id"]),
+        "payout_id": payout["id"],
+        "owner_type": payout["owner_type"],
+        "owner_id": payout["owner_id"],
+        "status": status,
+        "wpk": FINALIZE_QUEUE,
+        "wsk": f"{now:013d}#{payout['id']}",
+    }
+
+
+def amount_of(payout: Item) -> int:
+    return int(payout["amount"])
+
+
+def decimals_for(asset: str, settings: Settings) -> int | None:
+    if asset == NATIVE:
+        return 18
+    if settings.token_address and asset.lower() == settings.token_address.lower():
+        return settings.token_decimals
+    return None
+
+
+def public_view(payout: Item, settings: Settings, head: int | None = None) -> dict[str, Any]:
+    """What `GET /v1/payouts/{id}` shows: no raw bytes, no owner internals."""
+    decimals = decimals_for(payout["asset"], settings)
+    amount = amount_of(payout)
+    # Confirmations count the blocks built on top of the one that mined it, the same measure
+    # the confirm job compares with CONFIRMATIONS.
+    mined = payout.get("mined_block")
+    if mined is not None and head is not None:
+        confirmations = max(0, head - int(mined))
+    else:
+        confirmations = int(payout.get("confirmations", 0))
+    return {
+        "id": payout["id"],
+        "status": payout["status"],
+        "asset": payout["asset"],
+        "to": payout["to"],
+        "amount": format_amount(amount, decimals) if decimals is not None else str(amount),
+        "amount_base_units": str(amount),
+        "tx_hash": payout.get("tx_hash"),
+        "attempts": len(payout.get("attempts", [])),
+        "confirmations": confirmations,
+        "created_at": iso(payout["created_at"]),
+        "updated_at": iso(payout["updated_at"]),
+    }

@@ -1,0 +1,58 @@
+"""Turning a payout into an EIP-1559 transaction: gas limit, fees, value and calldata."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.core.chain import Web3Chain, erc20_transfer_data
+from chalicelib.core.outbox.model import NATIVE, amount_of
+from chalicelib.core.store import Item
+
+NATIVE_TRANSFER_GAS = 21_000
+# Used when the node's estimate says the call would revert: the transaction is sent anyway so
+# its reverted receipt proves on chain that no money moved (the payout then ends `failed`).
+TOKEN_TRANSFER_FALLBACK_GAS = 100_000
+CALL_FALLBACK_GAS = 200_000
+# Estimates can be a little low when state changes between estimate and inclusion.
+GAS_HEADROOM_PERCENT = 20
+
+
+def call_fields(payout: Item) -> tuple[str, int, bytes]:
+    """(to, value, data) of the transaction that performs the payout."""
+    if payout.get("data"):
+        return payout["to"], amount_of(payout), bytes.fromhex(payout["data"].removeprefix("0x"))
+    if payout["asset"] == NATIVE:
+        return payout["to"], amount_of(payout), b""
+    return payout["asset"], 0, erc20_transfer_data(payout["to"], amount_of(payout))
+
+
+def gas_limit(chain: Web3Chain, sender: str, payout: Item) -> int:
+    to, value, data = call_fields(payout)
+    if not data and not chain.has_code(to):
+        return NATIVE_TRANSFER_GAS
+    estimate = chain.estimate_gas({"from": sender, "to": to, "value": value, "data": data})
+    if estimate is None:
+        return TOKEN_TRANSFER_FALLBACK_GAS if payout["asset"] != NATIVE else CALL_FALLBACK_GAS
+    return estimate * (100 + GAS_HEADROOM_PERCENT) // 100
+
+
+def build(
+    payout: Item, nonce: int, chain_id: int, gas: int, max_fee: int, tip: int
+) -> dict[str, Any]:
+    to, value, data = call_fields(payout)
+    return {
+        "type": 2,
+        "chainId": chain_id,
+        "nonce": nonce,
+        "to": to,
+        "value": value,
+        "data": data,
+        "gas": gas,
+        "maxFeePerGas": max_fee,
+        "maxPriorityFeePerGas": min(tip, max_fee),
+    }
+
+
+def bumped(old: int, current: int, percent: int) -> int:
+    """A replacement fee: at least `percent` above the old one, and no less than today's."""
+    return max(-(-old * (100 + percent) // 100), current)

@@ -1,0 +1,1 @@
+"""Project scripts (contract compiler, deploy packaging); not deployed."""
