@@ -19,7 +19,6 @@ from pathlib import Path
 from local import bootstrap, processes
 from local.processes import HOST, Child, StackError
 
-JOB_INTERVAL_S = 2.0
 TABLE_NAME = "settlekit-local"
 CHAIN_ID = 31337
 # Local blocks come every second, so two confirmations take about two seconds.
@@ -86,29 +85,37 @@ def wait_for_api(url: str, child: Child) -> None:
     processes.wait_until(up, child, "API (chalice local)", timeout=90)
 
 
-def run_jobs_forever(stop: list[bool]) -> None:
-    from chalicelib import jobs
-    from chalicelib.core.log import log
-    from chalicelib.core.runtime import get_runtime
+def supervise(api: Child, env: dict[str, str], logs: Path) -> None:
+    """Keep the jobs runner alive (restart it when it dies); stop if the API dies."""
 
-    rt = get_runtime()
-    while not stop:
-        started = time.monotonic()
-        try:
-            summary = jobs.run_tick(rt, rt.clock.now_ms() + 30_000)
-            if any(any(v for v in s.values() if isinstance(v, int)) for s in summary.values()):
-                log("jobs_tick", summary=summary)
-        except Exception as exc:  # noqa: BLE001 - the loop must survive a bad tick
-            log("jobs_tick_failed", error=type(exc).__name__, message=str(exc)[:200])
-        time.sleep(max(0.0, JOB_INTERVAL_S - (time.monotonic() - started)))
+    def start_jobs() -> Child:
+        return processes.spawn(
+            "jobs",
+            [sys.executable, "-m", "local.jobs_loop"],
+            env=env,
+            log_path=logs / "jobs.log",
+            append=True,
+        )
+
+    jobs = start_jobs()
+    try:
+        while True:
+            time.sleep(1.0)
+            if api.proc.poll() is not None:
+                raise StackError(f"the API exited (code {api.proc.returncode}); see {logs}/api.log")
+            if jobs.proc.poll() is not None:
+                print(
+                    f"jobs runner exited (code {jobs.proc.returncode}); restarting it", flush=True
+                )
+                jobs = start_jobs()
+    finally:
+        jobs.stop()
 
 
 def main() -> int:
     children: list[Child] = []
-    stop: list[bool] = []
 
     def shutdown(*_: object) -> None:
-        stop.append(True)
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, shutdown)
@@ -149,17 +156,26 @@ def main() -> int:
         print("starting the API ...", flush=True)
         api = processes.spawn(
             "api",
-            [str(Path(sys.executable).parent / "chalice"), "local", "--host", HOST,
-             "--port", str(api_port), "--stage", "local"],
+            [
+                str(Path(sys.executable).parent / "chalice"),
+                "local",
+                "--host",
+                HOST,
+                "--port",
+                str(api_port),
+                "--stage",
+                "local",
+            ],
             env=env,
             log_path=logs / "api.log",
         )
         children.append(api)
         api_url = f"http://{HOST}:{api_port}"
         wait_for_api(api_url, api)
-        print(banner(api_url, rpc_url, local_chain.token_address, hot_wallet, admin, logs),
-              flush=True)
-        run_jobs_forever(stop)
+        print(
+            banner(api_url, rpc_url, local_chain.token_address, hot_wallet, admin, logs), flush=True
+        )
+        supervise(api, env, logs)
         return 0
     except StackError as exc:
         print(f"make dev: {exc}", file=sys.stderr)
@@ -168,7 +184,6 @@ def main() -> int:
         print("\nstopping ...", flush=True)
         return 0
     finally:
-        stop.append(True)
         for child in reversed(children):
             child.stop()
 

@@ -66,11 +66,21 @@ class Child:
             self.proc.wait()
 
 
-def spawn(name: str, args: list[str], *, env: dict[str, str] | None = None,
-          log_path: Path | None = None) -> Child:
-    out = open(log_path, "wb") if log_path else subprocess.DEVNULL  # noqa: SIM115
+def spawn(
+    name: str,
+    args: list[str],
+    *,
+    env: dict[str, str] | None = None,
+    log_path: Path | None = None,
+    append: bool = False,
+) -> Child:
+    out = open(log_path, "ab" if append else "wb") if log_path else subprocess.DEVNULL  # noqa: SIM115
     proc = subprocess.Popen(
-        args, cwd=ROOT, env={**os.environ, **(env or {})}, stdout=out, stderr=subprocess.STDOUT,
+        args,
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+        stdout=out,
+        stderr=subprocess.STDOUT,
         start_new_session=True,  # its own process group, so stop() ends its children too
     )
     return Child(name, proc)
@@ -91,20 +101,32 @@ def wait_until(check: Callable[[], object], child: Child, what: str, timeout: fl
 
 
 def start_store(port: int, log_path: Path | None = None) -> tuple[Child, str]:
-    child = spawn("store", [sys.executable, "-m", "local.store_server", "--port", str(port)],
-                  log_path=log_path)
+    child = spawn(
+        "store",
+        [sys.executable, "-m", "local.store_server", "--port", str(port)],
+        log_path=log_path,
+    )
     url = f"http://{HOST}:{port}"
     wait_until(lambda: _http_ok(url), child, "DynamoDB-compatible store")
     return child, url
 
 
-def start_chain(port: int, *, interval_ms: int = 0, log_path: Path | None = None) -> tuple[Child, str]:
+def start_chain(
+    port: int, *, interval_ms: int = 0, log_path: Path | None = None
+) -> tuple[Child, str]:
     hardhat = ROOT / "node_modules" / ".bin" / "hardhat"
     if not hardhat.exists():
         raise StackError("hardhat is not installed: run `npm ci` (make dev and make test do)")
-    env = {"HARDHAT_DISABLE_TELEMETRY_PROMPT": "true", "SETTLEKIT_MINING_INTERVAL_MS": str(interval_ms)}
-    child = spawn("chain", [str(hardhat), "node", "--hostname", HOST, "--port", str(port)],
-                  env=env, log_path=log_path)
+    env = {
+        "HARDHAT_DISABLE_TELEMETRY_PROMPT": "true",
+        "SETTLEKIT_MINING_INTERVAL_MS": str(interval_ms),
+    }
+    child = spawn(
+        "chain",
+        [str(hardhat), "node", "--hostname", HOST, "--port", str(port)],
+        env=env,
+        log_path=log_path,
+    )
     url = f"http://{HOST}:{port}"
     wait_until(lambda: rpc(url, "eth_chainId", []) is not None, child, "hardhat node")
     return child, url
@@ -123,4 +145,3 @@ def _http_ok(url: str) -> bool:
             return True
     except urllib.error.HTTPError:
         return True  # any HTTP answer means the server is up
-

@@ -81,9 +81,7 @@ def check(outputs: dict[Path, str]) -> list[Path]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--check", action="store_true", help="verify only, write nothing"
-    )
+    parser.add_argument("--check", action="store_true", help="verify only, write nothing")
     args = parser.parse_args(argv)
 
     outputs = build_outputs()

@@ -59,7 +59,9 @@ def package(out_dir: Path, stage: str) -> int:
     chalice = Path(sys.executable).parent / "chalice"
     result = subprocess.run(
         [str(chalice), "package", "--stage", stage, "--merge-template", str(merge), str(out_dir)],
-        cwd=ROOT, capture_output=True, text=True,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
         # Packaging talks to no AWS account, but Chalice insists on a region.
         env={**os.environ, "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1")},
     )

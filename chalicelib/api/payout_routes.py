@@ -23,7 +23,9 @@ def get_payout(payout_id: str) -> Response:
 def list_payouts() -> Response:
     rt = admin(bp.current_request)
     q = query_params(bp.current_request)
-    return json_response(200, service.list_payouts(rt, q.get("status"), q.get("limit"), q.get("next")))
+    return json_response(
+        200, service.list_payouts(rt, q.get("status"), q.get("limit"), q.get("next"))
+    )
 
 
 @route(bp, "/v1/admin/payouts", methods=["POST"])

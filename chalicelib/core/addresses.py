@@ -33,18 +33,28 @@ def normalize_address(value: Any, *, field: str = "address", allow_zero: bool = 
     EIP-55 checksum (a typo in a mixed-case address is caught instead of paying a stranger).
     """
     if not isinstance(value, str):
-        raise BadRequest(f"{field} must be a string", code="invalid_address",
-                         details={"field": field})
+        raise BadRequest(
+            f"{field} must be a string", code="invalid_address", details={"field": field}
+        )
     text = value.strip()
     if not HEX40.match(text):
-        raise BadRequest(f"{field} must be 0x followed by 40 hex digits", code="invalid_address",
-                         details={"field": field})
+        raise BadRequest(
+            f"{field} must be 0x followed by 40 hex digits",
+            code="invalid_address",
+            details={"field": field},
+        )
     body = text[2:]
     checksummed = to_checksum(text)
     if body != body.lower() and body != body.upper() and text != checksummed:
-        raise BadRequest(f"{field} has an invalid EIP-55 checksum", code="invalid_checksum",
-                         details={"field": field})
+        raise BadRequest(
+            f"{field} has an invalid EIP-55 checksum",
+            code="invalid_checksum",
+            details={"field": field},
+        )
     if not allow_zero and text.lower() == ZERO:
-        raise BadRequest(f"{field} must not be the zero address", code="invalid_address",
-                         details={"field": field})
+        raise BadRequest(
+            f"{field} must not be the zero address",
+            code="invalid_address",
+            details={"field": field},
+        )
     return checksummed

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 # Relative to this module so it works from a Lambda zip as well as a checkout.
 ABI_DIR = Path(__file__).resolve().parent.parent / "abi"
 
 
-@lru_cache(maxsize=None)
+@cache
 def _read_abi(name: str) -> str:
     return (ABI_DIR / f"{name}.abi.json").read_text(encoding="utf-8")
 

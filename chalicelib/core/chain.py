@@ -56,8 +56,10 @@ class InsufficientFunds(BroadcastRejected):
 _REJECTIONS: list[tuple[tuple[str, ...], type[BroadcastRejected]]] = [
     (("already known", "known transaction", "already imported"), AlreadyKnown),
     (("nonce too low",), NonceTooLow),
-    (("replacement transaction underpriced", "replacement fee too low", "underpriced"),
-     ReplacementUnderpriced),
+    (
+        ("replacement transaction underpriced", "replacement fee too low", "underpriced"),
+        ReplacementUnderpriced,
+    ),
     (("insufficient funds", "doesn't have enough funds", "not enough funds"), InsufficientFunds),
 ]
 

@@ -28,31 +28,36 @@ def parse_amount(
     """A decimal string -> integer base units; BadRequest naming `field` otherwise."""
     if isinstance(value, bool) or not isinstance(value, str):
         raise BadRequest(
-            f"{field} must be a decimal string, e.g. \"1.5\"", code="invalid_amount",
+            f'{field} must be a decimal string, e.g. "1.5"',
+            code="invalid_amount",
             details={"field": field},
         )
     text = value.strip()
     match = DECIMAL_RE.match(text)
     if not match:
         raise BadRequest(
-            f"{field} must be a plain non-negative decimal number", code="invalid_amount",
+            f"{field} must be a plain non-negative decimal number",
+            code="invalid_amount",
             details={"field": field},
         )
     whole, fraction = match.group(1), match.group(3) or ""
     if len(fraction) > decimals:
         raise BadRequest(
-            f"{field} has more than {decimals} decimal places", code="invalid_amount",
+            f"{field} has more than {decimals} decimal places",
+            code="invalid_amount",
             details={"field": field, "decimals": decimals},
         )
     units = int(whole) * 10**decimals + int((fraction or "0").ljust(decimals, "0")[:decimals] or 0)
     if positive and units <= 0:
-        raise BadRequest(f"{field} must be greater than zero", code="invalid_amount",
-                         details={"field": field})
+        raise BadRequest(
+            f"{field} must be greater than zero", code="invalid_amount", details={"field": field}
+        )
     limit = MAX_UINT256 if maximum is None else maximum
     if units > limit:
         raise BadRequest(
             f"{field} is above the maximum of {format_amount(limit, decimals)}",
-            code="invalid_amount", details={"field": field},
+            code="invalid_amount",
+            details={"field": field},
         )
     return units
 

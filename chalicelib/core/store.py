@@ -1,4 +1,4 @@
-"""DynamoDB access for every flow: conditional writes, transactions, consistent reads, index queries.
+"""DynamoDB access for every flow: conditional writes, transactions, reads, index queries.
 
 Rule 2 of the design lives here: every state change is a conditional write, and a failed
 condition comes back as a typed error carrying what the item held (`ALL_OLD`), so the caller can

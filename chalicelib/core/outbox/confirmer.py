@@ -165,8 +165,13 @@ def replace(run: Run, payout: Item, latest: Item) -> None:
     except TransactionFailed:
         return
     run.summary["replaced"] += 1
-    log("payout_replaced", payout_id=payout["id"], nonce=payout["nonce"], tx_hash=tx_hash,
-        attempts=len(attempts))
+    log(
+        "payout_replaced",
+        payout_id=payout["id"],
+        nonce=payout["nonce"],
+        tx_hash=tx_hash,
+        attempts=len(attempts),
+    )
     try:
         run.chain.send_raw(raw)
     except ChainUnavailable:

@@ -29,6 +29,9 @@ class Run:
     lease: Lease
     deadline_ms: int
     summary: Counter[str] = field(default_factory=Counter)
+    # Per-run memo of chain facts that do not change within a run (fees, which addresses
+    # are contracts), so each payout does not pay for the same RPC calls again.
+    cache: dict[str, Any] = field(default_factory=dict)
 
     @property
     def store(self) -> DynamoStore:
@@ -58,7 +61,10 @@ class Run:
         """The ops of one conditional change of a payout (plus the fence when required)."""
         changes.setdefault("updated_at", self.now())
         op = update_op(
-            payout_key(payout["id"]), set=changes, add={"version": 1}, condition=condition,
+            payout_key(payout["id"]),
+            set=changes,
+            add={"version": 1},
+            condition=condition,
             name="payout",
         )
         return [op, self.lease.fence()] if fenced else [op]

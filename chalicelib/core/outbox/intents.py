@@ -116,7 +116,9 @@ def existing_or_conflict(intent: Intent, failed: TransactionFailed) -> Item | No
     return failure.item
 
 
-def request_payout(store: DynamoStore, intent: Intent, now: int, extra: list[Op] | None = None) -> Item:
+def request_payout(
+    store: DynamoStore, intent: Intent, now: int, extra: list[Op] | None = None
+) -> Item:
     """Create the payout (with any of the flow's own ops) and return it; idempotent by key."""
     try:
         store.transact([intent_op(intent, now), *(extra or [])])

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+from chalicelib.core.assets import NATIVE, NATIVE_DECIMALS
 from chalicelib.core.clock import iso
 from chalicelib.core.money import format_amount
 from chalicelib.core.settings import Settings
@@ -28,7 +29,6 @@ STATUSES = (REQUESTED, SIGNED, BROADCAST, CONFIRMED, FAILED, NEEDS_ATTENTION)
 # The outcomes the owning flow is told about. needs_attention is reported too (the flow keeps
 # its state locked and shows it), and may still turn into confirmed or failed later.
 FINAL = (CONFIRMED, FAILED, NEEDS_ATTENTION)
-NATIVE = "native"
 FINALIZE_QUEUE = "payouts#finalize"
 
 
@@ -71,7 +71,7 @@ def amount_of(payout: Item) -> int:
 
 def decimals_for(asset: str, settings: Settings) -> int | None:
     if asset == NATIVE:
-        return 18
+        return NATIVE_DECIMALS
     if settings.token_address and asset.lower() == settings.token_address.lower():
         return settings.token_decimals
     return None

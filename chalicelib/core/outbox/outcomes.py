@@ -46,8 +46,12 @@ def _conclude(run: Run, payout: Item, status: str, **changes: Any) -> bool:
 def needs_attention(run: Run, payout: Item, reason: str) -> None:
     """Park an ambiguous payout for a human. It stays locked: nothing is retried blindly."""
     if _conclude(run, payout, NEEDS_ATTENTION, attention_reason=reason):
-        alert("payout_needs_attention", payout_id=payout["id"], reason=reason,
-              nonce=payout.get("nonce"))
+        alert(
+            "payout_needs_attention",
+            payout_id=payout["id"],
+            reason=reason,
+            nonce=payout.get("nonce"),
+        )
 
 
 def concluded_on_chain(run: Run, payout: Item, receipt: Receipt, depth: int) -> None:

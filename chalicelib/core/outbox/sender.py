@@ -1,18 +1,21 @@
-"""The sender: nonce assignment, signing, durable storage of the bytes, then broadcast.
+"""The sender: nonce assignment with the signed bytes, then broadcast of exactly those bytes.
 
 Each step is one conditional write, and the order is the recovery story:
 
-1. assign   requested, no nonce   -> requested + nonce   (one transaction with the counter)
-2. sign     requested + nonce     -> signed + raw bytes  (stored before anything leaves)
-3. send     signed                -> broadcast           (the stored bytes, never re-signed)
+1. assign+store  requested, no nonce -> signed, nonce + raw bytes (one transaction with the
+                 wallet's counter, for a batch of payouts with consecutive nonces; the bytes
+                 are durable before anything leaves)
+2. send          signed -> broadcast (the stored bytes, never re-signed; nobody waits for a
+                 receipt before sending the next nonce)
 
-A crash after 1 leaves a payout that holds its nonce but no bytes: nothing can have left, so
-the next run signs it with that same nonce (the nonce is never orphaned, no gap can form). A
-crash after 2 or 3 leaves stored bytes: the next run sends exactly those bytes again; the node
-answers "already known" or "nonce too low", which means look at receipts, never a new nonce.
+A crash before 1 commits leaves nothing: the signature is dropped, no nonce was taken. A crash
+after 1 leaves stored bytes: the next run sends exactly those bytes again; the node answers
+"already known" or "nonce too low", which means look at receipts, never a new nonce.
 """
 
 from __future__ import annotations
+
+import time
 
 from boto3.dynamodb.conditions import Attr
 
@@ -28,7 +31,6 @@ from chalicelib.core.chain import (
 from chalicelib.core.log import log
 from chalicelib.core.outbox import txbuild, wallet
 from chalicelib.core.outbox.engine import Run
-from chalicelib.core.outbox.outcomes import needs_attention
 from chalicelib.core.outbox.model import (
     BROADCAST,
     NATIVE,
@@ -38,10 +40,16 @@ from chalicelib.core.outbox.model import (
     index_fields,
     queue,
 )
+from chalicelib.core.outbox.outcomes import needs_attention
 from chalicelib.core.store import Item, TransactionFailed
 
 # How many intents one run takes from the queue before it stops to let the confirmer work.
 MAX_PER_RUN = 500
+# Payouts per nonce-assignment transaction: DynamoDB takes 100 items per transaction, and a
+# batch also carries the wallet counter and the lease fence.
+BATCH = 25
+# Fee suggestions change with each block; asking once per payout would double the RPC calls.
+FEE_REFRESH_S = 10.0
 
 
 class StopRun(Exception):
@@ -52,94 +60,119 @@ def send_pass(run: Run) -> None:
     """Send everything that is due, oldest nonce first, until done or out of time."""
     chain_nonce = run.chain.nonce(run.wallet, "pending")
     counter = wallet.load_counter(run.store, run.wallet, chain_nonce, run.now())
-    requested = list(run.store.iter_work(queue(REQUESTED)))
-    signed = list(run.store.iter_work(queue(SIGNED)))
-    # Payouts that already hold a nonce go first, in nonce order: later nonces cannot be mined
-    # before them anyway.
-    holding = sorted(
-        [p for p in requested if p.get("nonce") is not None] + signed, key=lambda p: p["nonce"]
-    )
-    fresh = [p for p in requested if p.get("nonce") is None]
+    # Stored bytes go out first, in nonce order: later nonces cannot be mined before them.
+    signed = sorted(run.store.iter_work(queue(SIGNED)), key=lambda p: int(p["nonce"]))
     try:
-        for payout in holding:
+        for chunk in _chunks(signed):
             if not run.time_left():
                 return
-            if payout["status"] == REQUESTED:
-                payout = sign_and_store(run, payout)
-            send(run, payout)
+            send_batch(run, chunk)
         funds = Funds(run)
-        for payout in fresh[:MAX_PER_RUN]:
-            if not run.time_left():
-                return
+        batch: list[Item] = []
+        for payout in run.store.iter_work(queue(REQUESTED)):
+            if run.summary[f"{REQUESTED}->{SIGNED}"] + len(batch) >= MAX_PER_RUN:
+                break
             if not funds.reserve(payout):
-                return
-            counter = assign(run, payout, counter)
-            if counter is None:
-                return
-            payout = sign_and_store(run, payout | {"nonce": counter - 1})
-            send(run, payout)
-        funds.settled()
+                break
+            batch.append(payout)
+            if len(batch) == BATCH:
+                counter = _assign_and_send(run, batch, counter)
+                batch = []
+        _assign_and_send(run, batch, counter)
+        if not run.summary["waiting_for_funds"]:
+            funds.settled()
     except StopRun as exc:
         log("sender_stopped", wallet=run.wallet, reason=str(exc))
         run.summary["stopped"] += 1
 
 
-def assign(run: Run, payout: Item, nonce: int) -> int | None:
-    """Give `payout` the nonce `nonce`; returns the next counter value, or None if we lost."""
-    ops = run.update(
-        payout,
-        fenced=True,
-        condition=Attr("status").eq(REQUESTED) & Attr("nonce").not_exists(),
-        nonce=nonce,
-        wallet=run.wallet,
-    )
-    try:
-        run.store.transact([*ops, wallet.assign_op(run.wallet, nonce, run.now())])
-    except TransactionFailed as exc:
-        # Another sender (a stale lease holder) or a concurrent request moved on: re-read later.
-        lost = [f.name for f in exc.failures]
-        log("nonce_assign_lost", payout_id=payout["id"], nonce=nonce, lost=lost)
-        return None
-    failpoints.hit("after_nonce_assigned")
-    return nonce + 1
+def _chunks(items: list[Item]) -> list[list[Item]]:
+    return [items[i : i + BATCH] for i in range(0, len(items), BATCH)]
 
 
-def sign_and_store(run: Run, payout: Item) -> Item:
-    """Sign with the payout's nonce and store the bytes before anything is broadcast."""
-    nonce = int(payout["nonce"])
+def _assign_and_send(run: Run, batch: list[Item], counter: int) -> int:
+    if not batch:
+        return counter
+    if not run.time_left():
+        raise StopRun("deadline")
+    stored = assign_and_store(run, batch, counter)
+    if not stored:
+        raise StopRun("lost the nonce assignment")
+    send_batch(run, stored)
+    return counter + len(stored)
+
+
+def assign_and_store(run: Run, batch: list[Item], first_nonce: int) -> list[Item]:
+    """Sign with the next nonces, then take them and store the bytes in one transaction.
+
+    The transaction advances the wallet's counter from exactly `first_nonce` and requires that
+    no payout of the batch has a nonce yet, so a nonce is never given twice and never given
+    without the bytes that use it: no state exists in which an assigned nonce has nothing to
+    fill it. If the transaction loses, the signatures are dropped: never stored, so never sent.
+    """
     max_fee, tip = fees(run)
-    gas = txbuild.gas_limit(run.chain, run.wallet, payout)
-    tx = txbuild.build(payout, nonce, run.rt.settings.chain_id, gas, max_fee, tip)
-    raw, tx_hash = run.signer.sign(tx)
+    stored, ops = [], []
+    for offset, payout in enumerate(batch):
+        nonce = first_nonce + offset
+        gas = txbuild.gas_limit(run.chain, run.wallet, payout, run.cache)
+        tx = txbuild.build(payout, nonce, run.rt.settings.chain_id, gas, max_fee, tip)
+        raw, tx_hash = run.signer.sign(tx)
+        attempt = {
+            "hash": tx_hash,
+            "raw_tx": raw.hex(),
+            "max_fee": str(max_fee),
+            "tip": str(tip),
+            "gas": gas,
+            "signed_at": run.now(),
+        }
+        changes = {
+            "status": SIGNED,
+            "nonce": nonce,
+            "wallet": run.wallet,
+            "attempts": [attempt],
+            "tx_hash": tx_hash,
+            **index_fields(SIGNED, payout["created_at"], payout["id"]),
+        }
+        ops.append(
+            run.update(
+                payout,
+                fenced=False,
+                condition=Attr("status").eq(REQUESTED) & Attr("nonce").not_exists(),
+                **changes,
+            )[0]
+        )
+        stored.append(payout | changes)
     failpoints.hit("after_sign_before_store")
-    attempt = {
-        "hash": tx_hash,
-        "raw_tx": raw.hex(),
-        "max_fee": str(max_fee),
-        "tip": str(tip),
-        "gas": gas,
-        "signed_at": run.now(),
-    }
-    changes = {
-        "status": SIGNED,
-        "attempts": [attempt],
-        "tx_hash": tx_hash,
-        **index_fields(SIGNED, payout["created_at"], payout["id"]),
-    }
-    ops = run.update(
-        payout,
-        fenced=True,
-        condition=Attr("status").eq(REQUESTED) & Attr("nonce").eq(nonce),
-        **changes,
-    )
-    run.store.transact(ops)
-    run.transition(REQUESTED, SIGNED)
+    counter_op = wallet.assign_op(run.wallet, first_nonce, run.now(), len(batch))
+    try:
+        run.store.transact([*ops, counter_op, run.lease.fence()])
+    except TransactionFailed as exc:
+        # A stale lease holder or a concurrent run moved on: the next run re-reads everything.
+        lost = [f.name for f in exc.failures]
+        log("nonce_assign_lost", first_nonce=first_nonce, size=len(batch), lost=lost)
+        return []
+    run.summary[f"{REQUESTED}->{SIGNED}"] += len(stored)
+    failpoints.hit("after_nonce_assigned")
     failpoints.hit("after_store_before_broadcast")
-    return payout | changes
+    return stored
 
 
-def send(run: Run, payout: Item) -> None:
-    """Broadcast the stored bytes of the latest attempt, then record it as broadcast."""
+def send_batch(run: Run, batch: list[Item]) -> None:
+    """Broadcast each payout's stored bytes in nonce order, then record them as broadcast."""
+    sent: list[Item] = []
+    try:
+        for payout in batch:
+            if send(run, payout):
+                sent.append(payout)
+    finally:
+        # Whatever was sent before a stop is recorded, so the confirmer starts following it.
+        if sent:
+            failpoints.hit("after_broadcast_before_record")
+            mark_broadcast(run, sent)
+
+
+def send(run: Run, payout: Item) -> bool:
+    """Broadcast the stored bytes of the latest attempt; True when the node has them."""
     attempt = payout["attempts"][-1]
     try:
         run.chain.send_raw(bytes.fromhex(attempt["raw_tx"]))
@@ -148,7 +181,7 @@ def send(run: Run, payout: Item) -> None:
     except NonceTooLow:
         if not any(run.chain.receipt(a["hash"]) for a in payout["attempts"]):
             needs_attention(run, payout, "nonce used by a transaction that is not ours")
-            return
+            return False
     except InsufficientFunds as exc:
         funds_short(run)
         raise StopRun("insufficient funds to broadcast") from exc
@@ -157,28 +190,44 @@ def send(run: Run, payout: Item) -> None:
     except BroadcastRejected as exc:
         log("broadcast_rejected", payout_id=payout["id"], reason=exc.message[:200])
         raise StopRun("broadcast rejected") from exc
-    failpoints.hit("after_broadcast_before_record")
-    mark_broadcast(run, payout)
+    return True
 
 
-def mark_broadcast(run: Run, payout: Item) -> None:
-    ops = run.update(
-        payout,
-        fenced=False,
-        condition=Attr("status").eq(SIGNED),
-        status=BROADCAST,
-        broadcast_at=run.now(),
-        **index_fields(BROADCAST, payout["created_at"], payout["id"]),
-    )
+def mark_broadcast(run: Run, sent: list[Item]) -> None:
+    """signed -> broadcast for every payout sent (one transaction; one by one if that loses)."""
+    now = run.now()
+    ops = [
+        run.update(
+            payout,
+            fenced=False,
+            condition=Attr("status").eq(SIGNED),
+            status=BROADCAST,
+            broadcast_at=now,
+            **index_fields(BROADCAST, payout["created_at"], payout["id"]),
+        )[0]
+        for payout in sent
+    ]
     try:
         run.store.transact(ops)
-        run.transition(SIGNED, BROADCAST)
+        run.summary[f"{SIGNED}->{BROADCAST}"] += len(ops)
+        return
     except TransactionFailed:
-        pass  # already recorded by an earlier run
+        pass  # some were recorded already (an earlier run): record the rest one by one
+    for op in ops:
+        try:
+            run.store.transact([op])
+            run.transition(SIGNED, BROADCAST)
+        except TransactionFailed:
+            pass
 
 
 def fees(run: Run) -> tuple[int, int]:
-    max_fee, tip = run.chain.fees()
+    """Fees for transactions signed now (asked once per FEE_REFRESH_S), capped by settings."""
+    cached = run.cache.get("fees")
+    if cached is None or time.monotonic() - cached[0] > FEE_REFRESH_S:
+        cached = (time.monotonic(), run.chain.fees())
+        run.cache["fees"] = cached
+    max_fee, tip = cached[1]
     cap = run.rt.settings.payout_max_fee_wei
     return min(max_fee, cap), min(tip, cap)
 
@@ -201,7 +250,10 @@ class Funds:
         if need_native > self.native or (asset != NATIVE and amount > self.tokens[asset]):
             have = {"native": self.native, **self.tokens}
             wallet.mark_insolvent(
-                self.run.store, self.run.wallet, {"native": need_native, asset: amount}, have,
+                self.run.store,
+                self.run.wallet,
+                {"native": need_native, asset: amount},
+                have,
                 self.run.now(),
             )
             self.run.summary["waiting_for_funds"] += 1
@@ -218,6 +270,7 @@ class Funds:
 
 
 def funds_short(run: Run) -> None:
-    wallet.mark_insolvent(run.store, run.wallet, {}, {"native": run.chain.balance(run.wallet)},
-                          run.now())
+    wallet.mark_insolvent(
+        run.store, run.wallet, {}, {"native": run.chain.balance(run.wallet)}, run.now()
+    )
     run.summary["waiting_for_funds"] += 1

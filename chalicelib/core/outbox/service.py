@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from chalicelib.core.assets import resolve_asset
 from chalicelib.core.errors import BadRequest, NotFound
 from chalicelib.core.log import log
 from chalicelib.core.money import parse_amount
@@ -34,7 +35,9 @@ def _head(rt: Runtime) -> int | None:
         return None
 
 
-def list_payouts(rt: Runtime, status: str | None, limit: str | None, cursor: str | None) -> dict[str, Any]:
+def list_payouts(
+    rt: Runtime, status: str | None, limit: str | None, cursor: str | None
+) -> dict[str, Any]:
     if status not in STATUSES:
         raise BadRequest(f"status must be one of {', '.join(STATUSES)}", code="invalid_status")
     size = _limit(limit)
@@ -50,28 +53,16 @@ def _limit(raw: str | None) -> int:
     return int(raw)
 
 
-def resolve_asset(rt: Runtime, asset: Any) -> tuple[str, int]:
-    """An asset named by symbol, "native" or token address -> (asset id, decimals)."""
-    s = rt.settings
-    if not isinstance(asset, str):
-        raise BadRequest("asset must be a string", code="invalid_asset")
-    name = asset.strip()
-    if name in (NATIVE, s.native_symbol):
-        return NATIVE, 18
-    if s.token_address and name in (s.token_symbol,) or name.lower() == (s.token_address or "").lower():
-        return str(s.token_address), s.token_decimals
-    raise BadRequest("asset must be native or a token listed in /v1/info", code="invalid_asset")
-
-
 def request_admin_payout(rt: Runtime, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
     """A payout an operator orders by hand (refunds, tests); idempotent by its `key`."""
     key = body.get("key")
     if not isinstance(key, str) or not key.strip():
         raise BadRequest("key (an idempotency key string) is required", code="invalid_payout_key")
-    asset, decimals = resolve_asset(rt, body.get("asset", NATIVE))
+    asset, decimals = resolve_asset(rt.settings, body.get("asset", NATIVE))
     amount = parse_amount(body.get("amount"), decimals)
-    intent = make_intent(f"admin:{key.strip()}", asset, body.get("to"), amount, ADMIN_OWNER,
-                         key.strip())
+    intent = make_intent(
+        f"admin:{key.strip()}", asset, body.get("to"), amount, ADMIN_OWNER, key.strip()
+    )
     now = rt.clock.now_ms()
     payout = request_payout(rt.store, intent, now)
     created = payout["created_at"] == now and payout["status"] == "requested"

@@ -26,10 +26,14 @@ def call_fields(payout: Item) -> tuple[str, int, bytes]:
     return payout["asset"], 0, erc20_transfer_data(payout["to"], amount_of(payout))
 
 
-def gas_limit(chain: Web3Chain, sender: str, payout: Item) -> int:
+def gas_limit(chain: Web3Chain, sender: str, payout: Item, cache: dict[str, Any]) -> int:
     to, value, data = call_fields(payout)
-    if not data and not chain.has_code(to):
-        return NATIVE_TRANSFER_GAS
+    if not data:
+        contracts = cache.setdefault("has_code", {})
+        if to not in contracts:
+            contracts[to] = chain.has_code(to)
+        if not contracts[to]:
+            return NATIVE_TRANSFER_GAS
     estimate = chain.estimate_gas({"from": sender, "to": to, "value": value, "data": data})
     if estimate is None:
         return TOKEN_TRANSFER_FALLBACK_GAS if payout["asset"] != NATIVE else CALL_FALLBACK_GAS

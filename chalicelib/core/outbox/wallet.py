@@ -41,11 +41,11 @@ def load_counter(store: DynamoStore, address: str, chain_nonce: int, now: int) -
     return current
 
 
-def assign_op(address: str, nonce: int, now: int) -> Op:
-    """Advance the counter from exactly `nonce` (the caller's payout takes `nonce`)."""
+def assign_op(address: str, nonce: int, now: int, count: int = 1) -> Op:
+    """Advance the counter from exactly `nonce` by `count` (the caller's payouts take them)."""
     return update_op(
         wallet_key(address),
-        set={"next_nonce": nonce + 1, "updated_at": now},
+        set={"next_nonce": nonce + count, "updated_at": now},
         condition=Attr("next_nonce").eq(nonce),
         name="wallet",
     )
@@ -71,7 +71,8 @@ def clear_insolvent(store: DynamoStore, address: str, item: Item | None) -> None
         return
     try:
         store.update(
-            wallet_key(address), remove=["insolvent_since"],
+            wallet_key(address),
+            remove=["insolvent_since"],
             condition=Attr("insolvent_since").exists(),
         )
         log("hot_wallet_funded", wallet=address)

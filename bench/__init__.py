@@ -1,0 +1,1 @@
+"""Benchmarks: scripts that print figures (ratios and counts), run with `make bench`."""
