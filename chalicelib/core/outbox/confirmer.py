@@ -76,32 +76,30 @@ def check(run: Run, payout: Item, head: int) -> None:
 
 def remember_mined(run: Run, payout: Item, receipt: Receipt) -> None:
     """Note where it was mined, so a later disappearance is recognised as a re-org."""
-    ops = run.update(
+    op = run.update(
         payout,
-        fenced=False,
         condition=Attr("status").eq(payout["status"]),
         mined_block=receipt.block_number,
         mined_block_hash=receipt.block_hash,
         tx_hash=receipt.tx_hash,
     )
     try:
-        run.store.transact(ops)
+        run.commit([op])
         run.summary["mined"] += 1
     except TransactionFailed:
         pass
 
 
 def reorged(run: Run, payout: Item) -> None:
-    ops = run.update(
+    op = run.update(
         payout,
-        fenced=False,
         condition=Attr("status").eq(payout["status"]),
         mined_block=None,
         mined_block_hash=None,
         broadcast_at=run.now(),
     )
     try:
-        run.store.transact(ops)
+        run.commit([op])
     except TransactionFailed:
         return
     log("payout_reorged", payout_id=payout["id"], block=payout.get("mined_block"))
@@ -116,15 +114,14 @@ def rebroadcast(run: Run, payout: Item, attempt: Item) -> None:
         raise
     except BroadcastRejected:
         pass  # known, underpriced or nonce-too-low: all mean look at receipts, not resend
-    ops = run.update(
+    op = run.update(
         payout,
-        fenced=True,
         condition=Attr("status").eq(BROADCAST),
         rebroadcast_of=attempt["hash"],
         broadcast_at=run.now(),
     )
     try:
-        run.store.transact(ops)
+        run.commit([op])
         run.summary["rebroadcast"] += 1
     except TransactionFailed:
         pass
@@ -152,16 +149,15 @@ def replace(run: Run, payout: Item, latest: Item) -> None:
         "signed_at": run.now(),
     }
     attempts = [*payout["attempts"], attempt]
-    ops = run.update(
+    op = run.update(
         payout,
-        fenced=True,
         condition=Attr("status").eq(BROADCAST) & Attr("version").eq(payout["version"]),
         attempts=attempts,
         tx_hash=tx_hash,
         broadcast_at=run.now(),
     )
     try:
-        run.store.transact(ops)
+        run.commit([op])
     except TransactionFailed:
         return
     run.summary["replaced"] += 1

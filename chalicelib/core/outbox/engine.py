@@ -57,17 +57,20 @@ class Run:
     def transition(self, old: str, new: str) -> None:
         self.summary[f"{old}->{new}"] += 1
 
-    def update(self, payout: Item, *, fenced: bool, condition: Any, **changes: Any) -> list[Op]:
-        """The ops of one conditional change of a payout (plus the fence when required)."""
+    def update(self, payout: Item, *, condition: Any, **changes: Any) -> Op:
+        """One conditional change of a payout, as a transaction item."""
         changes.setdefault("updated_at", self.now())
-        op = update_op(
+        return update_op(
             payout_key(payout["id"]),
             set=changes,
             add={"version": 1},
             condition=condition,
             name="payout",
         )
-        return [op, self.lease.fence()] if fenced else [op]
+
+    def commit(self, ops: list[Op]) -> None:
+        """Write `ops` atomically and fenced: nothing lands unless we still hold the lease."""
+        self.store.transact([*ops, self.lease.fence()])
 
 
 def lease_name(wallet: str) -> str:

@@ -118,13 +118,16 @@ def existing_or_conflict(intent: Intent, failed: TransactionFailed) -> Item | No
 
 def request_payout(
     store: DynamoStore, intent: Intent, now: int, extra: list[Op] | None = None
-) -> Item:
-    """Create the payout (with any of the flow's own ops) and return it; idempotent by key."""
+) -> tuple[Item, bool]:
+    """Create the payout (with any of the flow's own ops); idempotent by key.
+
+    Returns the payout and whether this call created it (False: it existed, same parameters).
+    """
     try:
         store.transact([intent_op(intent, now), *(extra or [])])
     except TransactionFailed as exc:
         existing = existing_or_conflict(intent, exc)
         if existing is None:
             raise
-        return existing
-    return intent_item(intent, now)
+        return existing, False
+    return intent_item(intent, now), True

@@ -26,17 +26,16 @@ from chalicelib.core.store import Item, TransactionFailed, put_op
 
 def _conclude(run: Run, payout: Item, status: str, **changes: Any) -> bool:
     old = payout["status"]
-    ops = run.update(
+    update = run.update(
         payout,
-        fenced=False,
         condition=Attr("status").eq(old),
         status=status,
         **index_fields(status, payout["created_at"], payout["id"]),
         **changes,
     )
-    ops.append(put_op(finalize_marker(payout, status, run.now()), name="finalize"))
+    marker = put_op(finalize_marker(payout, status, run.now()), name="finalize")
     try:
-        run.store.transact(ops)
+        run.commit([update, marker])
     except TransactionFailed:
         return False  # someone concluded it first; they alerted if needed
     run.transition(old, status)

@@ -136,16 +136,15 @@ def assign_and_store(run: Run, batch: list[Item], first_nonce: int) -> list[Item
         ops.append(
             run.update(
                 payout,
-                fenced=False,
                 condition=Attr("status").eq(REQUESTED) & Attr("nonce").not_exists(),
                 **changes,
-            )[0]
+            )
         )
         stored.append(payout | changes)
     failpoints.hit("after_sign_before_store")
     counter_op = wallet.assign_op(run.wallet, first_nonce, run.now(), len(batch))
     try:
-        run.store.transact([*ops, counter_op, run.lease.fence()])
+        run.commit([*ops, counter_op])
     except TransactionFailed as exc:
         # A stale lease holder or a concurrent run moved on: the next run re-reads everything.
         lost = [f.name for f in exc.failures]
@@ -188,8 +187,11 @@ def send(run: Run, payout: Item) -> bool:
     except ChainUnavailable as exc:
         raise StopRun("chain unreachable") from exc
     except BroadcastRejected as exc:
-        log("broadcast_rejected", payout_id=payout["id"], reason=exc.message[:200])
-        raise StopRun("broadcast rejected") from exc
+        # Refused for another reason (a fee below a spiking base fee, a call the node reverts
+        # at once). The bytes are stored either way: hand the payout to the confirmer, which
+        # checks receipts, rebroadcasts, then replaces with higher fees or asks a human.
+        log("broadcast_refused", payout_id=payout["id"], reason=exc.message[:200])
+        run.summary["broadcast_refused"] += 1
     return True
 
 
@@ -199,23 +201,22 @@ def mark_broadcast(run: Run, sent: list[Item]) -> None:
     ops = [
         run.update(
             payout,
-            fenced=False,
             condition=Attr("status").eq(SIGNED),
             status=BROADCAST,
             broadcast_at=now,
             **index_fields(BROADCAST, payout["created_at"], payout["id"]),
-        )[0]
+        )
         for payout in sent
     ]
     try:
-        run.store.transact(ops)
+        run.commit(ops)
         run.summary[f"{SIGNED}->{BROADCAST}"] += len(ops)
         return
     except TransactionFailed:
         pass  # some were recorded already (an earlier run): record the rest one by one
     for op in ops:
         try:
-            run.store.transact([op])
+            run.commit([op])
             run.transition(SIGNED, BROADCAST)
         except TransactionFailed:
             pass

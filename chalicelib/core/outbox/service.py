@@ -64,8 +64,7 @@ def request_admin_payout(rt: Runtime, body: dict[str, Any]) -> tuple[int, dict[s
         f"admin:{key.strip()}", asset, body.get("to"), amount, ADMIN_OWNER, key.strip()
     )
     now = rt.clock.now_ms()
-    payout = request_payout(rt.store, intent, now)
-    created = payout["created_at"] == now and payout["status"] == "requested"
+    payout, created = request_payout(rt.store, intent, now)
     return (202 if created else 200), public_view(payout, rt.settings)
 
 
