@@ -23,6 +23,7 @@ dev: setup
 	$(PY) -m local.dev
 
 test: setup
+	$(VENV)/bin/ruff check .
 	$(PY) -m pytest
 
 lint: setup

@@ -49,6 +49,8 @@ def service_env(store_url: str, rpc_url: str, key: str, token: str, admin: str) 
         "TOKEN_DECIMALS": str(bootstrap.TOKEN_DECIMALS),
         "ADMIN_TOKEN": admin,
         "PAYOUT_REBROADCAST_SECONDS": "15",
+        # A killed job runner's lease frees up quickly, so its restart resumes within seconds.
+        "LEASE_TTL_MS": "10000",
         "AWS_ACCESS_KEY_ID": "local",
         "AWS_SECRET_ACCESS_KEY": "local",
         "AWS_DEFAULT_REGION": "us-east-1",

@@ -23,6 +23,9 @@ from chalicelib.core.runtime import Runtime, get_runtime
 
 JSON_HEADERS = {"Content-Type": "application/json"}
 View = Callable[..., Any]
+# Bodies are always parsed as JSON. Also accepting the types `curl -d` and browsers' simple
+# requests send spares clients a 415 for a body that is JSON anyway.
+ACCEPTED_CONTENT_TYPES = ["application/json", "application/x-www-form-urlencoded", "text/plain"]
 
 
 def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
@@ -108,6 +111,7 @@ def route(bp: Blueprint, path: str, methods: list[str], **kwargs: Any) -> Callab
             except Exception as exc:  # noqa: BLE001 - translated by _handle
                 return _handle(exc, path)
 
+        kwargs.setdefault("content_types", ACCEPTED_CONTENT_TYPES)
         bp.route(path, methods=methods, **kwargs)(guarded)
         return view
 

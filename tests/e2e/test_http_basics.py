@@ -348,5 +348,5 @@ def test_an_unexpected_exception_is_a_500_without_traceback(
 
 def test_the_echo_app_shares_the_json_404_and_405_shapes(echo: Client) -> None:
     assert_error(echo.http.get("/echo"), 405, "method_not_allowed")
-    resp = echo.http.post("/echo", body="{}", headers={"content-type": "text/plain"})
+    resp = echo.http.post("/echo", body="{}", headers={"content-type": "application/xml"})
     assert_error(resp, 415, "unsupported_media_type")

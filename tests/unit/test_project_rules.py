@@ -29,7 +29,8 @@ def test_lambda_requirements_are_pinned_and_boto3_is_recent_enough() -> None:
 
 def test_app_py_does_not_import_web3_at_module_level() -> None:
     text = (ROOT / "app.py").read_text()
-    assert not re.search(r"^(import web3|from web3|import eth_account|from eth_account)", text, re.M)
+    pattern = r"^(import web3|from web3|import eth_account|from eth_account)"
+    assert not re.search(pattern, text, re.M)
 
 
 def test_ci_runs_the_readme_test_command() -> None:
