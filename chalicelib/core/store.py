@@ -294,21 +294,8 @@ class DynamoStore:
             names["#sk"] = "sk"
             values[":sk"] = {"S": sk_prefix}
             text += " AND begins_with(#sk, :sk)"
-        request: dict[str, Any] = {
-            "TableName": self.table,
-            "KeyConditionExpression": text,
-            "ExpressionAttributeNames": names,
-            "ExpressionAttributeValues": values,
-            "Limit": limit,
-            "ScanIndexForward": forward,
-            "ConsistentRead": consistent,
-        }
-        start = decode_cursor(cursor, {"pk", "sk"})
-        if start:
-            request["ExclusiveStartKey"] = to_wire(start)
-        resp = self._call("query", **request)
-        items = [from_wire(i) or {} for i in resp.get("Items", [])]
-        return items, encode_cursor(from_wire(resp.get("LastEvaluatedKey")))
+        request = {"ConsistentRead": consistent}
+        return self._page(request, text, names, values, limit, forward, cursor, {"pk", "sk"})
 
     def query_work(
         self,
@@ -331,16 +318,31 @@ class DynamoStore:
             names["#t"] = "wsk"
             values[":t"] = {"S": until}
             text += " AND #t <= :t"
-        request: dict[str, Any] = {
+        request = {"IndexName": WORK_INDEX}
+        keys = {"pk", "sk", "wpk", "wsk"}
+        return self._page(request, text, names, values, limit, forward, cursor, keys)
+
+    def _page(
+        self,
+        request: dict[str, Any],
+        condition: str,
+        names: dict[str, str],
+        values: dict[str, Any],
+        limit: int,
+        forward: bool,
+        cursor: str | None,
+        cursor_keys: set[str],
+    ) -> tuple[list[Item], str | None]:
+        request = {
+            **request,
             "TableName": self.table,
-            "IndexName": WORK_INDEX,
-            "KeyConditionExpression": text,
+            "KeyConditionExpression": condition,
             "ExpressionAttributeNames": names,
             "ExpressionAttributeValues": values,
             "Limit": limit,
             "ScanIndexForward": forward,
         }
-        start = decode_cursor(cursor, {"pk", "sk", "wpk", "wsk"})
+        start = decode_cursor(cursor, cursor_keys)
         if start:
             request["ExclusiveStartKey"] = to_wire(start)
         resp = self._call("query", **request)

@@ -136,18 +136,17 @@ def replace(run: Run, payout: Item, latest: Item) -> None:
     if max_fee > run.rt.settings.payout_max_fee_wei:
         needs_attention(run, payout, "stuck and the replacement fee would exceed the cap")
         return
-    tx = txbuild.build(
-        payout, int(payout["nonce"]), run.rt.settings.chain_id, int(latest["gas"]), max_fee, tip
+    attempt = txbuild.sign_attempt(
+        run.signer,
+        payout,
+        int(payout["nonce"]),
+        run.rt.settings.chain_id,
+        int(latest["gas"]),
+        max_fee,
+        tip,
+        run.now(),
     )
-    raw, tx_hash = run.signer.sign(tx)
-    attempt = {
-        "hash": tx_hash,
-        "raw_tx": raw.hex(),
-        "max_fee": str(max_fee),
-        "tip": str(tip),
-        "gas": int(latest["gas"]),
-        "signed_at": run.now(),
-    }
+    tx_hash, raw = attempt["hash"], bytes.fromhex(attempt["raw_tx"])
     attempts = [*payout["attempts"], attempt]
     op = run.update(
         payout,

@@ -115,22 +115,15 @@ def assign_and_store(run: Run, batch: list[Item], first_nonce: int) -> list[Item
     for offset, payout in enumerate(batch):
         nonce = first_nonce + offset
         gas = txbuild.gas_limit(run.chain, run.wallet, payout, run.cache)
-        tx = txbuild.build(payout, nonce, run.rt.settings.chain_id, gas, max_fee, tip)
-        raw, tx_hash = run.signer.sign(tx)
-        attempt = {
-            "hash": tx_hash,
-            "raw_tx": raw.hex(),
-            "max_fee": str(max_fee),
-            "tip": str(tip),
-            "gas": gas,
-            "signed_at": run.now(),
-        }
+        attempt = txbuild.sign_attempt(
+            run.signer, payout, nonce, run.rt.settings.chain_id, gas, max_fee, tip, run.now()
+        )
         changes = {
             "status": SIGNED,
             "nonce": nonce,
             "wallet": run.wallet,
             "attempts": [attempt],
-            "tx_hash": tx_hash,
+            "tx_hash": attempt["hash"],
             **index_fields(SIGNED, payout["created_at"], payout["id"]),
         }
         ops.append(

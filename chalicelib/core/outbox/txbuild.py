@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.core.chain import Web3Chain, erc20_transfer_data
+from chalicelib.core.chain import Signer, Web3Chain, erc20_transfer_data
 from chalicelib.core.outbox.model import NATIVE, amount_of
 from chalicelib.core.store import Item
 
@@ -54,6 +54,28 @@ def build(
         "gas": gas,
         "maxFeePerGas": max_fee,
         "maxPriorityFeePerGas": min(tip, max_fee),
+    }
+
+
+def sign_attempt(
+    signer: Signer,
+    payout: Item,
+    nonce: int,
+    chain_id: int,
+    gas: int,
+    max_fee: int,
+    tip: int,
+    now: int,
+) -> dict[str, Any]:
+    """Sign the payout's transaction; the attempt record keeps the raw bytes for resending."""
+    raw, tx_hash = signer.sign(build(payout, nonce, chain_id, gas, max_fee, tip))
+    return {
+        "hash": tx_hash,
+        "raw_tx": raw.hex(),
+        "max_fee": str(max_fee),
+        "tip": str(tip),
+        "gas": gas,
+        "signed_at": now,
     }
 
 
