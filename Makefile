@@ -36,7 +36,7 @@ package: setup
 	$(PY) -m scripts.package_app build/package
 
 bench: setup
-	@for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+	@for b in bench/bench_*.py; do m=$${b%.py}; echo "== $$b"; $(PY) -m $${m//\//.} || exit 1; done
 
 clean:
 	rm -rf $(VENV) node_modules build .pytest_cache

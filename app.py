@@ -12,13 +12,28 @@ from typing import Any
 from chalice import Chalice, Rate
 
 from chalicelib import jobs
-from chalicelib.api import payout_routes, system_routes
+from chalicelib.api import (
+    anchoring_routes,
+    bounty_routes,
+    event_routes,
+    faucet_routes,
+    otc_routes,
+    payout_routes,
+    system_routes,
+    typed_data_routes,
+)
 from chalicelib.api.http import error_middleware
 from chalicelib.core.runtime import get_runtime
 
 app = Chalice(app_name="settlekit")
 app.register_middleware(error_middleware, "http")
 app.register_blueprint(payout_routes.bp)
+app.register_blueprint(faucet_routes.bp)
+app.register_blueprint(event_routes.bp)
+app.register_blueprint(anchoring_routes.bp)
+app.register_blueprint(bounty_routes.bp)
+app.register_blueprint(typed_data_routes.bp)
+app.register_blueprint(otc_routes.bp)
 # Last: its catch-all routes answer JSON 404s for every path nobody else claimed.
 app.register_blueprint(system_routes.bp)
 
@@ -34,3 +49,21 @@ if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
 def payout_engine(event: Any) -> dict[str, Any]:
     rt = get_runtime()
     return jobs.payouts(rt, jobs.deadline_from(event.context, rt.clock.now_ms()))
+
+
+@app.schedule(Rate(1, unit=Rate.MINUTES))
+def anchor_messages(event: Any) -> dict[str, Any]:
+    rt = get_runtime()
+    return jobs.anchors(rt, jobs.deadline_from(event.context, rt.clock.now_ms()))
+
+
+@app.schedule(Rate(1, unit=Rate.MINUTES))
+def otc_expiry(event: Any) -> dict[str, Any]:
+    rt = get_runtime()
+    return jobs.otc_expiry(rt, jobs.deadline_from(event.context, rt.clock.now_ms()))
+
+
+@app.schedule(Rate(1, unit=Rate.MINUTES))
+def otc_reconcile(event: Any) -> dict[str, Any]:
+    rt = get_runtime()
+    return jobs.otc_reconcile(rt, jobs.deadline_from(event.context, rt.clock.now_ms()))

@@ -17,7 +17,10 @@ Job = Callable[[Runtime, int], dict[str, Any]]
 
 def register_owners() -> None:
     """Import every flow that owns payouts, so its finalizer is registered."""
+    import chalicelib.anchoring.outcomes  # noqa: F401 - anchor transactions
     import chalicelib.core.outbox.service  # noqa: F401 - the admin's manual payouts
+    import chalicelib.faucet.finalizer  # noqa: F401 - drips and event claims
+    import chalicelib.otc.finalizer  # noqa: F401 - OTC settlement legs and refunds
 
 
 def payouts(rt: Runtime, deadline_ms: int) -> dict[str, Any]:
@@ -28,8 +31,35 @@ def payouts(rt: Runtime, deadline_ms: int) -> dict[str, Any]:
     return run_engine(rt, deadline_ms)
 
 
+def anchors(rt: Runtime, deadline_ms: int) -> dict[str, Any]:
+    """Batch waiting messages and ask for the next anchor transaction (the engine sends it)."""
+    from chalicelib.anchoring.job import run_anchor_job
+
+    return run_anchor_job(rt, deadline_ms)
+
+
+def otc_expiry(rt: Runtime, deadline_ms: int) -> dict[str, Any]:
+    """Refund open orders past their ttl and matched ones past their settlement window."""
+    from chalicelib.otc.jobs import expiry
+
+    return expiry(rt, deadline_ms)
+
+
+def otc_reconcile(rt: Runtime, deadline_ms: int) -> dict[str, Any]:
+    """Drive settling and refunding orders from their payouts' states (under a lease)."""
+    from chalicelib.otc.jobs import reconcile
+
+    return reconcile(rt, deadline_ms)
+
+
 SCHEDULED_JOBS: list[tuple[str, Job]] = [
+    # Before the payout engine: an anchor requested in a tick is sent in the same tick.
+    ("anchors", anchors),
+    # Before the payout engine too: a refund requested by expiry is sent in the same tick.
+    ("otc_expiry", otc_expiry),
     ("payouts", payouts),
+    # After it: settles what the engine just confirmed (the finalizer usually did already).
+    ("otc_reconcile", otc_reconcile),
 ]
 
 

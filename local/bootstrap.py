@@ -27,6 +27,7 @@ class LocalChain:
     token_address: str
     deployer: str
     accounts: list[str]
+    anchor_registry: str = ""  # AnchorRegistry whose submitter is the hot wallet
 
 
 def artifact(name: str) -> dict[str, Any]:
@@ -59,11 +60,13 @@ def fund_native(w3: Any, to: str, amount: int) -> None:
 
 
 def prepare(w3: Any, hot_wallet: str) -> LocalChain:
-    """Deploy the token; fund the hot wallet (coin + tokens) and mint to the user accounts."""
+    """Deploy the token and the anchor registry; fund the hot wallet; mint to the accounts."""
     accounts = list(w3.eth.accounts[:USER_ACCOUNTS])
     token_address = deploy(w3, "TestToken", TOKEN_NAME, TOKEN_SYMBOL, TOKEN_DECIMALS)
     fund_native(w3, hot_wallet, HOT_WALLET_NATIVE)
     mint(w3, token_address, hot_wallet, HOT_WALLET_TOKENS)
     for account in accounts:
         mint(w3, token_address, account, ACCOUNT_TOKENS)
-    return LocalChain(token_address, accounts[0], accounts)
+    # The service anchors message batches from its hot wallet, the registry's only submitter.
+    registry = deploy(w3, "AnchorRegistry", hot_wallet)
+    return LocalChain(token_address, accounts[0], accounts, registry)

@@ -35,8 +35,14 @@ def _port(name: str, default: int) -> int:
     return int(raw)
 
 
-def service_env(store_url: str, rpc_url: str, key: str, token: str, admin: str) -> dict[str, str]:
+def service_env(
+    store_url: str, rpc_url: str, key: str, token: str, admin: str, anchor_registry: str = ""
+) -> dict[str, str]:
+    anchoring = {"ANCHOR_REGISTRY_ADDRESS": anchor_registry} if anchor_registry else {}
     return {
+        **anchoring,
+        # Local batches are anchored after 5 s, so a demo does not wait the default 5 minutes.
+        "ANCHOR_MAX_AGE_SECONDS": "5",
         "STAGE": "local",
         "TABLE_NAME": TABLE_NAME,
         "DYNAMODB_ENDPOINT_URL": store_url,
@@ -51,6 +57,11 @@ def service_env(store_url: str, rpc_url: str, key: str, token: str, admin: str) 
         "PAYOUT_REBROADCAST_SECONDS": "15",
         # A killed job runner's lease frees up quickly, so its restart resumes within seconds.
         "LEASE_TTL_MS": "10000",
+        # Faucet: events on, and a few drips a minute (every local request comes from 127.0.0.1,
+        # which is one client IP for the per-IP limit).
+        "EVENTS_ENABLED": "true",
+        "DRIP_MAX_REQUESTS": "5",
+        "DRIP_WINDOW_SECONDS": "60",
         "AWS_ACCESS_KEY_ID": "local",
         "AWS_SECRET_ACCESS_KEY": "local",
         "AWS_DEFAULT_REGION": "us-east-1",
@@ -67,6 +78,7 @@ def banner(api: str, rpc: str, token: str, wallet: str, admin: str, logs: Path) 
             f"  RPC URL       {rpc}",
             f"  chain id      {CHAIN_ID}",
             f"  token (SKT)   {token}",
+            f"  registry      {os.environ.get('ANCHOR_REGISTRY_ADDRESS', '-')}",
             f"  hot wallet    {wallet}",
             f"  admin token   {admin}",
             f"  logs          {logs}",
@@ -151,7 +163,9 @@ def main() -> int:
         hot_wallet = Account.from_key(key).address
         w3 = Web3(Web3.HTTPProvider(rpc_url))
         local_chain = bootstrap.prepare(w3, hot_wallet)
-        env = service_env(store_url, rpc_url, key, local_chain.token_address, admin)
+        env = service_env(
+            store_url, rpc_url, key, local_chain.token_address, admin, local_chain.anchor_registry
+        )
         os.environ.update(env)
         ensure_table(boto3.client("dynamodb", endpoint_url=store_url), TABLE_NAME)
 
@@ -167,6 +181,8 @@ def main() -> int:
                 str(api_port),
                 "--stage",
                 "local",
+                # A code change must not restart the server under a user's requests.
+                "--no-autoreload",
             ],
             env=env,
             log_path=logs / "api.log",

@@ -44,6 +44,47 @@ class Settings:
     # Lambda deadline safety margin for jobs.
     job_margin_ms: int = 5_000
     lease_ttl_ms: int = 60_000
+    # Faucet and event claim codes (see _faucet_settings): the asset drips and events pay (None:
+    # the community token), the drip size, and the sliding rate-limit window per wallet and IP.
+    faucet_asset: str | None = None
+    drip_amount: str = "10"
+    drip_max_requests: int = 1
+    drip_window_seconds: int = 86_400
+    # How many proxies we control append to X-Forwarded-For in front of API Gateway (0: ignore
+    # the header and use API Gateway's source IP).
+    trust_proxy_headers: int = 0
+    wallet_allowlist: frozenset[str] = frozenset()
+    wallet_blocklist: frozenset[str] = frozenset()
+    events_enabled: bool = False
+    event_max_amount: str = "1000"
+    event_max_horizon_days: int = 90
+    claim_invalid_max_attempts: int = 10
+    claim_invalid_window_seconds: int = 600
+    # Bounties: how long after expiry the poster may still accept winners, and how long after the
+    # last accept the winners' payments may still be recorded.
+    bounty_accept_grace_days: int = 14
+    bounty_pay_grace_days: int = 7
+    # EIP-712 domain version of signed actions; bump it to invalidate every outstanding signature.
+    signing_version: str = "1"
+    # OTC: pairs as JSON (see chalicelib/otc/pairs.py); empty means the built-in defaults.
+    otc_pairs: str | None = None
+    # How long a matched external-pair order waits for the seller's confirm before refunding.
+    otc_settlement_window_seconds: int = 24 * 3600
+    # OTC create/match/cancel: at most this many per wallet and per client IP in each fixed
+    # window (0 switches a limit off); they stop floods of on-chain deposit checks.
+    otc_wallet_rate_max: int = 20
+    otc_ip_rate_max: int = 60
+    otc_rate_window_seconds: int = 60
+    # A deposit must have been mined at most this long before the order or match it funds, so
+    # an old transfer to the hot wallet (its funding, say) cannot be passed off as a deposit.
+    otc_deposit_max_age_seconds: int = 3600
+    # Anchoring: the AnchorRegistry contract (anchoring is off without it); a batch is claimed
+    # once its oldest message waited this long or this many messages wait; a reverted anchor is
+    # re-sent at most this many times in all before a human must look.
+    anchor_registry_address: str | None = None
+    anchor_max_age_seconds: int = 300
+    anchor_max_batch: int = 1_000
+    anchor_max_attempts: int = 3
 
     def __repr__(self) -> str:  # never print secrets
         shown = []
@@ -111,6 +152,64 @@ def _url(env: Mapping[str, str], name: str) -> str | None:
     return raw
 
 
+def _signing_version(env: Mapping[str, str]) -> str:
+    raw = _text(env, "SIGNING_VERSION", "1") or "1"
+    if not re.match(r"^[0-9A-Za-z.-]{1,16}$", raw):
+        raise SettingsError("SIGNING_VERSION must be 1-16 letters, digits, dots or dashes")
+    return raw
+
+
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = (_text(env, name, None) or "").lower()
+    if not raw:
+        return default
+    if raw not in ("true", "false", "1", "0", "yes", "no"):
+        raise SettingsError(f"{name} must be true or false")
+    return raw in ("true", "1", "yes")
+
+
+def _decimal(env: Mapping[str, str], name: str, default: str) -> str:
+    raw = _text(env, name, default) or default
+    valid = re.match(r"^(0|[1-9][0-9]{0,30})(\.[0-9]{1,36})?$", raw)
+    if not valid or not re.search("[1-9]", raw):
+        raise SettingsError(f"{name} must be a positive decimal number, e.g. 10 or 0.5")
+    return raw
+
+
+def _address_set(env: Mapping[str, str], name: str) -> frozenset[str]:
+    parts = [p.strip() for p in (_text(env, name, "") or "").split(",") if p.strip()]
+    if not all(ADDRESS_RE.match(p) for p in parts):
+        raise SettingsError(f"{name} must be comma-separated 0x-prefixed 20-byte hex addresses")
+    return frozenset(p.lower() for p in parts)
+
+
+def _proxy_hops(env: Mapping[str, str]) -> int:
+    raw = (_text(env, "TRUST_PROXY_HEADERS", None) or "false").lower()
+    raw = {"false": "0", "no": "0", "true": "1", "yes": "1"}.get(raw, raw)
+    if not raw.isdigit() or int(raw) > 5:
+        raise SettingsError("TRUST_PROXY_HEADERS must be true, false or a number of proxies (0-5)")
+    return int(raw)
+
+
+def _faucet_settings(env: Mapping[str, str]) -> dict[str, object]:
+    return {
+        "faucet_asset": _text(env, "FAUCET_ASSET", None),
+        "drip_amount": _decimal(env, "DRIP_AMOUNT", "10"),
+        "drip_max_requests": _int(env, "DRIP_MAX_REQUESTS", 1, 0, 100),
+        "drip_window_seconds": _int(env, "DRIP_WINDOW_SECONDS", 86_400, 1, 30 * 86_400),
+        "trust_proxy_headers": _proxy_hops(env),
+        "wallet_allowlist": _address_set(env, "WALLET_ALLOWLIST"),
+        "wallet_blocklist": _address_set(env, "WALLET_BLOCKLIST"),
+        "events_enabled": _flag(env, "EVENTS_ENABLED", False),
+        "event_max_amount": _decimal(env, "EVENT_MAX_AMOUNT", "1000"),
+        "event_max_horizon_days": _int(env, "EVENT_MAX_HORIZON_DAYS", 90, 1, 3650),
+        "claim_invalid_max_attempts": _int(env, "CLAIM_INVALID_MAX_ATTEMPTS", 10, 1, 10_000),
+        "claim_invalid_window_seconds": _int(
+            env, "CLAIM_INVALID_WINDOW_SECONDS", 600, 1, 86_400
+        ),
+    }
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Read and validate every setting; raise SettingsError naming the first bad one."""
     env = os.environ if env is None else env
@@ -146,4 +245,20 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         payout_max_fee_wei=_int(env, "PAYOUT_MAX_FEE_WEI", 500 * 10**9, 1, 10**24),
         job_margin_ms=_int(env, "JOB_MARGIN_MS", 5_000, 0, 600_000),
         lease_ttl_ms=_int(env, "LEASE_TTL_MS", 60_000, 1_000, 900_000),
+        **_faucet_settings(env),  # type: ignore[arg-type]
+        bounty_accept_grace_days=_int(env, "BOUNTY_ACCEPT_GRACE_DAYS", 14, 0, 365),
+        bounty_pay_grace_days=_int(env, "BOUNTY_PAY_GRACE_DAYS", 7, 1, 365),
+        signing_version=_signing_version(env),
+        otc_pairs=_text(env, "OTC_PAIRS", None),
+        otc_settlement_window_seconds=_int(
+            env, "OTC_SETTLEMENT_WINDOW_SECONDS", 24 * 3600, 60, 30 * 86_400
+        ),
+        otc_wallet_rate_max=_int(env, "OTC_WALLET_RATE_MAX", 20, 0, 1_000_000),
+        otc_ip_rate_max=_int(env, "OTC_IP_RATE_MAX", 60, 0, 1_000_000),
+        otc_rate_window_seconds=_int(env, "OTC_RATE_WINDOW_SECONDS", 60, 1, 86_400),
+        otc_deposit_max_age_seconds=_int(env, "OTC_DEPOSIT_MAX_AGE_SECONDS", 3600, 60, 7 * 86_400),
+        anchor_registry_address=_address(env, "ANCHOR_REGISTRY_ADDRESS"),
+        anchor_max_age_seconds=_int(env, "ANCHOR_MAX_AGE_SECONDS", 300, 0, 86_400),
+        anchor_max_batch=_int(env, "ANCHOR_MAX_BATCH", 1_000, 1, 10_000),
+        anchor_max_attempts=_int(env, "ANCHOR_MAX_ATTEMPTS", 3, 1, 20),
     )

@@ -39,7 +39,12 @@ def info(rt: Runtime) -> dict[str, Any]:
     if s.token_address:
         assets[s.token_symbol] = {"address": s.token_address, "decimals": s.token_decimals}
         contracts["token"] = s.token_address
+    if s.anchor_registry_address:
+        contracts["anchor_registry"] = s.anchor_registry_address
     signer = rt.signer
+    from chalicelib.otc.pairs import load_pairs  # the OTC flow's; tradable only with an escrow
+
+    pairs = [p.public() for p in load_pairs(s).values()] if signer else []
     return {
         "version": VERSION,
         "chain_id": s.chain_id,
@@ -47,4 +52,5 @@ def info(rt: Runtime) -> dict[str, Any]:
         "escrow_address": signer.address if signer else None,
         "assets": assets,
         "contracts": contracts,
+        "pairs": pairs,
     }

@@ -197,6 +197,8 @@ def test_info_describes_chain_assets_and_escrow(install: Install) -> None:
         resp = c.http.get("/v1/info")
     assert resp.status_code == 200
     body = body_of(resp)
+    # The OTC pairs (the built-in defaults here) are tested with the OTC routes.
+    assert [p["pair"] for p in body.pop("pairs")] == ["SKT/ETH", "SKT/BTC"]
     assert body == {
         "version": VERSION,
         "chain_id": 31337,
@@ -216,8 +218,9 @@ def test_info_without_token_or_signer(client: Client) -> None:
     assert resp.status_code == 200
     body = body_of(resp)
     assert set(body) == {
-        "version", "chain_id", "confirmations", "escrow_address", "assets", "contracts",
+        "version", "chain_id", "confirmations", "escrow_address", "assets", "contracts", "pairs",
     }
+    assert body["pairs"] == []
     assert body["escrow_address"] is None
     assert body["assets"] == {"ETH": {"address": "native", "decimals": 18}}
     assert body["contracts"] == {}

@@ -1,0 +1,70 @@
+"""Anchoring routes: apps (admin), messages (app key), proofs, public batches and leaves."""
+
+from __future__ import annotations
+
+from chalice import Blueprint, Response
+
+from chalicelib.anchoring import apps, job, messages, proofs
+from chalicelib.api.http import admin, json_object, json_response, query_params, route
+from chalicelib.core.runtime import get_runtime
+
+bp = Blueprint(__name__)
+
+
+@route(bp, "/v1/admin/apps", methods=["POST"])
+def create_app() -> Response:
+    rt = admin(bp.current_request)
+    return json_response(201, apps.create_app(rt, json_object(bp.current_request)))
+
+
+@route(bp, "/v1/admin/apps/{app_id}/revoke", methods=["POST"])
+def revoke_app(app_id: str) -> Response:
+    rt = admin(bp.current_request)
+    return json_response(200, apps.revoke_app(rt, app_id))
+
+
+@route(bp, "/v1/admin/anchors/flush", methods=["POST"])
+def flush_anchors() -> Response:
+    rt = admin(bp.current_request)
+    status, body = job.flush(rt)
+    return json_response(status, body)
+
+
+@route(bp, "/v1/messages", methods=["POST"])
+def post_message() -> Response:
+    rt = get_runtime()
+    app = apps.authenticate(rt, bp.current_request.headers)
+    return json_response(201, messages.post_message(rt, app, json_object(bp.current_request)))
+
+
+@route(bp, "/v1/messages/{message_id}", methods=["GET"])
+def get_message(message_id: str) -> Response:
+    rt = get_runtime()
+    app = apps.authenticate(rt, bp.current_request.headers)
+    return json_response(200, messages.get_message(rt, app, message_id))
+
+
+@route(bp, "/v1/messages/{message_id}", methods=["DELETE"])
+def delete_message(message_id: str) -> Response:
+    rt = get_runtime()
+    app = apps.authenticate(rt, bp.current_request.headers)
+    return json_response(200, messages.delete_message(rt, app, message_id))
+
+
+@route(bp, "/v1/messages/{message_id}/proof", methods=["GET"])
+def message_proof(message_id: str) -> Response:
+    rt = get_runtime()
+    app = apps.authenticate(rt, bp.current_request.headers)
+    status, body = proofs.message_proof(rt, app, message_id)
+    return json_response(status, body)
+
+
+@route(bp, "/v1/anchors/{batch_seq}", methods=["GET"])
+def get_batch(batch_seq: str) -> Response:
+    return json_response(200, proofs.get_batch(get_runtime(), batch_seq))
+
+
+@route(bp, "/v1/anchors/{batch_seq}/leaves", methods=["GET"])
+def batch_leaves(batch_seq: str) -> Response:
+    page = query_params(bp.current_request).get("page")
+    return json_response(200, proofs.batch_leaves(get_runtime(), batch_seq, page))

@@ -1,0 +1,66 @@
+"""Bounty routes: HTTP <-> one call into `chalicelib.bounties` each."""
+
+from __future__ import annotations
+
+from chalice import Blueprint, Response
+
+from chalicelib.api.http import json_object, json_response, query_params, route
+from chalicelib.bounties import accept, cancel, create, listing, pay, reads, submit
+from chalicelib.core.runtime import get_runtime
+
+bp = Blueprint(__name__)
+
+
+@route(bp, "/v1/bounties", methods=["POST"])
+def create_bounty() -> Response:
+    body = json_object(bp.current_request)
+    return json_response(201, {"bounty": create.create_bounty(get_runtime(), body)})
+
+
+@route(bp, "/v1/bounties", methods=["GET"])
+def list_bounties() -> Response:
+    params = query_params(bp.current_request)
+    return json_response(200, listing.list_bounties(get_runtime(), params))
+
+
+@route(bp, "/v1/bounties/{bounty_id}", methods=["GET"])
+def get_bounty(bounty_id: str) -> Response:
+    return json_response(200, {"bounty": reads.get_bounty(get_runtime(), bounty_id)})
+
+
+@route(bp, "/v1/bounties/{bounty_id}/submissions", methods=["POST"])
+def submit_solution(bounty_id: str) -> Response:
+    body = json_object(bp.current_request)
+    result = submit.submit_solution(get_runtime(), bounty_id, body)
+    return json_response(201, {"submission": result})
+
+
+@route(bp, "/v1/bounties/{bounty_id}/submissions", methods=["GET"])
+def list_submissions(bounty_id: str) -> Response:
+    params = query_params(bp.current_request)
+    return json_response(200, reads.list_submissions(get_runtime(), bounty_id, params))
+
+
+@route(bp, "/v1/bounties/{bounty_id}/submissions/{submission_id}", methods=["GET"])
+def get_submission(bounty_id: str, submission_id: str) -> Response:
+    result = reads.get_submission(get_runtime(), bounty_id, submission_id)
+    return json_response(200, {"submission": result})
+
+
+@route(bp, "/v1/bounties/{bounty_id}/accept", methods=["POST"])
+def accept_submission(bounty_id: str) -> Response:
+    body = json_object(bp.current_request)
+    result = accept.accept_submission(get_runtime(), bounty_id, body)
+    return json_response(200, {"bounty": result})
+
+
+@route(bp, "/v1/bounties/{bounty_id}/payments", methods=["POST"])
+def record_payment(bounty_id: str) -> Response:
+    body = json_object(bp.current_request)
+    return json_response(200, {"bounty": pay.record_payment(get_runtime(), bounty_id, body)})
+
+
+@route(bp, "/v1/bounties/{bounty_id}/cancel", methods=["POST"])
+def cancel_bounty(bounty_id: str) -> Response:
+    body = json_object(bp.current_request)
+    return json_response(200, {"bounty": cancel.cancel_bounty(get_runtime(), bounty_id, body)})

@@ -1,0 +1,90 @@
+"""Organizer (admin token) routes: events, their codes, revocation, ambiguous claims."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+from chalice import Blueprint, Response
+
+from chalicelib.api.http import admin, json_object, json_response, query_params, route
+from chalicelib.core.errors import BadRequest
+from chalicelib.faucet import codes, events, resolve
+
+bp = Blueprint(__name__)
+
+
+@route(bp, "/v1/events", methods=["POST"])
+def create_event() -> Response:
+    rt = admin(bp.current_request)
+    return json_response(201, events.create_event(rt, json_object(bp.current_request)))
+
+
+@route(bp, "/v1/events/{event_id}", methods=["GET"])
+def get_event(event_id: str) -> Response:
+    rt = admin(bp.current_request)
+    return json_response(200, events.get_event(rt, event_id))
+
+
+@route(bp, "/v1/events/{event_id}/disable", methods=["POST"])
+def disable_event(event_id: str) -> Response:
+    rt = admin(bp.current_request)
+    body = json_object(bp.current_request, allow_empty=True)
+    return json_response(200, events.disable_event(rt, event_id, body))
+
+
+@route(bp, "/v1/events/{event_id}/codes", methods=["POST"])
+def create_codes(event_id: str) -> Response:
+    rt = admin(bp.current_request)
+    fmt = query_params(bp.current_request).get("format", "json")
+    if fmt not in ("json", "csv"):
+        raise BadRequest("format must be json or csv", code="invalid_format")
+    created = codes.create_codes(rt, event_id, json_object(bp.current_request))
+    if fmt == "csv":
+        return _csv(created)
+    return json_response(201, created)
+
+
+def _csv(created: dict[str, Any]) -> Response:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["code", "amount", "asset", "expires_at"])
+    for code in created["codes"]:
+        writer.writerow([code, created["amount"], created["asset"], created["expires_at"]])
+    return Response(
+        body=out.getvalue(),
+        status_code=201,
+        headers={
+            "Content-Type": "text/csv",
+            "Content-Disposition": f'attachment; filename="{created["event_id"]}-codes.csv"',
+        },
+    )
+
+
+@route(bp, "/v1/events/{event_id}/codes", methods=["GET"])
+def list_codes(event_id: str) -> Response:
+    rt = admin(bp.current_request)
+    q = query_params(bp.current_request)
+    return json_response(200, codes.list_codes(rt, event_id, q.get("limit"), q.get("next")))
+
+
+@route(bp, "/v1/codes/{code}/revoke", methods=["POST"])
+def revoke_code(code: str) -> Response:
+    rt = admin(bp.current_request)
+    return json_response(200, codes.revoke_code(rt, code))
+
+
+@route(bp, "/v1/admin/claims", methods=["GET"])
+def list_claims() -> Response:
+    rt = admin(bp.current_request)
+    q = query_params(bp.current_request)
+    return json_response(
+        200, resolve.list_claims(rt, q.get("status"), q.get("limit"), q.get("next"))
+    )
+
+
+@route(bp, "/v1/admin/claims/{code}/resolve", methods=["POST"])
+def resolve_claim(code: str) -> Response:
+    rt = admin(bp.current_request)
+    return json_response(200, resolve.resolve_claim(rt, code, json_object(bp.current_request)))

@@ -1,0 +1,48 @@
+"""Faucet routes for everyone: drips, the faucet's figures, claiming a code and its status."""
+
+from __future__ import annotations
+
+from chalice import Blueprint, Response
+from chalice.app import Request
+
+from chalicelib.api.http import json_object, json_response, route
+from chalicelib.core.runtime import get_runtime
+from chalicelib.faucet import claims, drips
+from chalicelib.faucet.clientip import client_ip
+
+bp = Blueprint(__name__)
+
+
+def _client(request: Request, trusted_proxies: int) -> str:
+    identity = (request.context or {}).get("identity") or {}
+    return client_ip(identity.get("sourceIp"), request.headers or {}, trusted_proxies)
+
+
+@route(bp, "/v1/faucet/drip", methods=["POST"])
+def drip() -> Response:
+    rt, request = get_runtime(), bp.current_request
+    body = json_object(request)
+    return json_response(
+        202, drips.request_drip(rt, body, _client(request, rt.settings.trust_proxy_headers))
+    )
+
+
+@route(bp, "/v1/faucet/status", methods=["GET"])
+def status() -> Response:
+    return json_response(200, drips.faucet_status(get_runtime()))
+
+
+@route(bp, "/v1/claims", methods=["POST"])
+def claim() -> Response:
+    rt, request = get_runtime(), bp.current_request
+    body = json_object(request)
+    code, view = claims.claim_code(rt, body, _client(request, rt.settings.trust_proxy_headers))
+    return json_response(code, view)
+
+
+@route(bp, "/v1/claims/{code}", methods=["GET"])
+def claim_status(code: str) -> Response:
+    rt, request = get_runtime(), bp.current_request
+    return json_response(
+        200, claims.claim_status(rt, code, _client(request, rt.settings.trust_proxy_headers))
+    )

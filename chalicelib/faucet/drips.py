@@ -1,0 +1,118 @@
+"""Drips: `POST /v1/faucet/drip` and `GET /v1/faucet/status`.
+
+One drip is one transaction: a rate-limit slot of the wallet, a slot of the client IP, the drip
+record, the payout intent (key `drip:<drip_id>`) and the statistics counters. Either all of it
+exists or none of it does, so a refused drip uses no quota and a counted drip always has a payout.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from chalicelib.core.clock import iso
+from chalicelib.core.errors import DependencyUnavailable, RateLimited
+from chalicelib.core.log import log
+from chalicelib.core.money import format_amount
+from chalicelib.core.outbox.intents import intent_op, make_intent
+from chalicelib.core.runtime import Runtime
+from chalicelib.core.store import TransactionFailed, put_op
+from chalicelib.faucet import config, ratelimit, stats
+from chalicelib.faucet.clientip import ip_subject
+from chalicelib.faucet.keys import drip_key, drip_slot_key
+from chalicelib.faucet.ratelimit import IP, WALLET, Slots, Subject
+from chalicelib.faucet.wallets import drip_wallet
+
+DRIP_OWNER = "drip"
+PENDING = "pending"
+
+
+class DripRateLimited(RateLimited):
+    """The wallet or the client IP has used every drip of the current window (429)."""
+
+    code = "drip_rate_limited"
+
+
+def request_drip(rt: Runtime, body: dict[str, Any], client_ip: str) -> dict[str, Any]:
+    settings = rt.settings
+    asset, decimals, amount = config.drip_units(settings)
+    wallet = drip_wallet(settings, body.get("wallet"))  # a bad wallet is refused before any write
+    limit = settings.drip_max_requests
+    window_ms = settings.drip_window_seconds * 1000
+    subjects = [Subject(WALLET, wallet.lower()), Subject(IP, ip_subject(client_ip))]
+    # Every lost race means another drip took a slot of one of the two subjects, and each has
+    # `limit` slots: past this many attempts everything is taken and the answer is a 429.
+    for _ in range(2 * limit + 2):
+        now = rt.clock.now_ms()
+        slots = [ratelimit.read(rt.store, s, limit) for s in subjects]
+        picks = [ratelimit.pick(s, limit, now) for s in slots]
+        if None in picks:
+            raise _limited(slots, limit, now)
+        drip_id = "dr_" + secrets.token_hex(12)
+        intent = make_intent(f"drip:{drip_id}", asset, wallet, amount, DRIP_OWNER, drip_id)
+        taken = [
+            ratelimit.take_op(s.subject, i, now, window_ms, drip_id)
+            for s, i in zip(slots, picks, strict=True)
+        ]
+        record = {
+            **drip_key(drip_id),
+            "id": drip_id,
+            "wallet": wallet,
+            "asset": asset,
+            "amount": str(amount),
+            "payout_id": intent.id,
+            "status": PENDING,
+            # The slots it holds, so a failed payout can give exactly these back.
+            "slots": [
+                drip_slot_key(s.subject.kind, s.subject.id, i)
+                for s, i in zip(slots, picks, strict=True)
+            ],
+            "created_at": now,
+        }
+        ops = [*taken, put_op(record, if_absent=True, name="drip"), intent_op(intent, now),
+               *stats.drip_ops(amount, now)]
+        try:
+            rt.store.transact(ops)
+        except TransactionFailed as exc:
+            if any(exc.failed(s.op_name) for s in subjects):
+                continue  # a concurrent drip took that slot: read again
+            raise
+        log("drip_requested", drip_id=drip_id, payout_id=intent.id, wallet=wallet)
+        after = [s.taken(i, now + window_ms) for s, i in zip(slots, picks, strict=True)]
+        return {
+            "drip_id": drip_id,
+            "payout_id": intent.id,
+            "wallet": wallet,
+            "asset": config.symbol_of(settings, asset),
+            "amount": format_amount(amount, decimals),
+            "status": "requested",
+            "next_available_at": iso(max(s.next_free_at(limit, now) for s in after)),
+        }
+    raise DependencyUnavailable("the faucet is busy, try again")
+
+
+def _limited(slots: list[Slots], limit: int, now: int) -> DripRateLimited:
+    next_at = max(s.next_free_at(limit, now) for s in slots)
+    scopes = [s.subject.kind for s in slots if not s.free(limit, now)]
+    return DripRateLimited(
+        f"at most {limit} drip(s) per wallet and per client every window; try again later",
+        retry_after=-(-(next_at - now) // 1000),
+        details={"next_available_at": iso(next_at), "limited_by": scopes},
+    )
+
+
+def faucet_status(rt: Runtime) -> dict[str, Any]:
+    settings = rt.settings
+    asset, decimals = config.faucet_asset(settings)
+    figures = stats.read(rt.store, rt.clock.now_ms())
+    for scope in ("totals", "last_24h"):
+        figures[scope]["amount"] = format_amount(figures[scope]["amount"], decimals)
+    drip = config.setting_units(settings.drip_amount, decimals, "DRIP_AMOUNT")
+    return {
+        "asset": config.symbol_of(settings, asset),
+        "drip_amount": format_amount(drip, decimals),
+        "enabled": settings.drip_max_requests > 0,
+        "max_requests": settings.drip_max_requests,
+        "window_seconds": settings.drip_window_seconds,
+        **figures,
+    }
