@@ -1,7 +1,7 @@
 """EVM addresses: strict parsing with the EIP-55 checksum, without importing web3.
 
-Uses eth_hash's keccak only (lightweight), so routes that validate a wallet but do not touch the
-chain stay cheap to cold-start.
+Uses only keccak (chalicelib.core.hashing, loaded on first use), so routes that validate a
+wallet but do not touch the chain stay cheap to cold-start.
 """
 
 from __future__ import annotations
@@ -9,9 +9,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from eth_hash.auto import keccak
-
 from chalicelib.core.errors import BadRequest
+from chalicelib.core.hashing import keccak
 
 HEX40 = re.compile(r"^0x[0-9a-fA-F]{40}$")
 ZERO = "0x" + "0" * 40

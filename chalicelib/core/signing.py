@@ -34,10 +34,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from eth_hash.auto import keccak
-
 from chalicelib.core.addresses import normalize_address
 from chalicelib.core.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized
+from chalicelib.core.hashing import keccak
 from chalicelib.core.settings import Settings
 from chalicelib.core.store import DynamoStore, Item, Op, TransactionFailed, key, put_op
 
