@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from chalice import Blueprint, Response
 
-from chalicelib.anchoring import apps, job, messages, proofs
 from chalicelib.api.http import admin, json_object, json_response, query_params, route
+from chalicelib.core.lazy import lazy_module
 from chalicelib.core.runtime import get_runtime
+
+# The flow loads on its first request, not at cold start (see chalicelib/core/lazy.py).
+apps = lazy_module("chalicelib.anchoring.apps")
+job = lazy_module("chalicelib.anchoring.job")
+messages = lazy_module("chalicelib.anchoring.messages")
+proofs = lazy_module("chalicelib.anchoring.proofs")
 
 bp = Blueprint(__name__)
 

@@ -5,8 +5,17 @@ from __future__ import annotations
 from chalice import Blueprint, Response
 
 from chalicelib.api.http import json_object, json_response, query_params, route
-from chalicelib.bounties import accept, cancel, create, listing, pay, reads, submit
+from chalicelib.core.lazy import lazy_module
 from chalicelib.core.runtime import get_runtime
+
+# The flow loads on its first request, not at cold start (see chalicelib/core/lazy.py).
+accept = lazy_module("chalicelib.bounties.accept")
+cancel = lazy_module("chalicelib.bounties.cancel")
+create = lazy_module("chalicelib.bounties.create")
+listing = lazy_module("chalicelib.bounties.listing")
+pay = lazy_module("chalicelib.bounties.pay")
+reads = lazy_module("chalicelib.bounties.reads")
+submit = lazy_module("chalicelib.bounties.submit")
 
 bp = Blueprint(__name__)
 

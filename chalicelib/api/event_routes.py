@@ -10,7 +10,12 @@ from chalice import Blueprint, Response
 
 from chalicelib.api.http import admin, json_object, json_response, query_params, route
 from chalicelib.core.errors import BadRequest
-from chalicelib.faucet import codes, events, resolve
+from chalicelib.core.lazy import lazy_module
+
+# The flow loads on its first request, not at cold start (see chalicelib/core/lazy.py).
+codes = lazy_module("chalicelib.faucet.codes")
+events = lazy_module("chalicelib.faucet.events")
+resolve = lazy_module("chalicelib.faucet.resolve")
 
 bp = Blueprint(__name__)
 

@@ -6,9 +6,13 @@ from chalice import Blueprint, Response
 from chalice.app import Request
 
 from chalicelib.api.http import json_object, json_response, route
+from chalicelib.core.lazy import lazy_module
 from chalicelib.core.runtime import get_runtime
-from chalicelib.faucet import claims, drips
 from chalicelib.faucet.clientip import client_ip
+
+# The flow loads on its first request, not at cold start (see chalicelib/core/lazy.py).
+claims = lazy_module("chalicelib.faucet.claims")
+drips = lazy_module("chalicelib.faucet.drips")
 
 bp = Blueprint(__name__)
 

@@ -6,18 +6,19 @@ from chalice import Blueprint, Response
 from chalice.app import Request
 
 from chalicelib.api.http import admin, json_object, json_response, query_params, route
+from chalicelib.core.lazy import lazy_module
 from chalicelib.core.runtime import get_runtime
 from chalicelib.faucet.clientip import client_ip
-from chalicelib.otc import (
-    book,
-    cancel,
-    hashlock,
-    jobs,
-    matching,
-    orders,
-    recovery,
-    settlement,
-)
+
+# The flow loads on its first request, not at cold start (see chalicelib/core/lazy.py).
+book = lazy_module("chalicelib.otc.book")
+cancel = lazy_module("chalicelib.otc.cancel")
+hashlock = lazy_module("chalicelib.otc.hashlock")
+jobs = lazy_module("chalicelib.otc.jobs")
+matching = lazy_module("chalicelib.otc.matching")
+orders = lazy_module("chalicelib.otc.orders")
+recovery = lazy_module("chalicelib.otc.recovery")
+settlement = lazy_module("chalicelib.otc.settlement")
 
 bp = Blueprint(__name__)
 # The admin reconcile runs inside an API Gateway request, which is cut at 29 s.

@@ -6,8 +6,11 @@ from chalice import Blueprint, Response
 
 from chalicelib import jobs
 from chalicelib.api.http import admin, json_object, json_response, query_params, route
-from chalicelib.core.outbox import service
+from chalicelib.core.lazy import lazy_module
 from chalicelib.core.runtime import get_runtime
+
+# Loaded on first use, like every flow (see chalicelib/core/lazy.py).
+service = lazy_module("chalicelib.core.outbox.service")
 
 bp = Blueprint(__name__)
 # The reconcile route runs inside an API Gateway request, which is cut at 29 s.

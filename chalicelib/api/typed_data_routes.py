@@ -2,22 +2,33 @@
 
 from __future__ import annotations
 
+from types import ModuleType
+
 from chalice import Blueprint, Response
 
-# Each flow with signed actions is imported here so its actions are registered.
-import chalicelib.bounties.actions  # noqa: F401
 from chalicelib.api.http import json_response, route
-from chalicelib.core import signing
+from chalicelib.core.lazy import lazy_module
 from chalicelib.core.runtime import get_runtime
+
+# Loaded on first use, like every flow (see chalicelib/core/lazy.py).
+signing = lazy_module("chalicelib.core.signing")
+# Each flow with signed actions registers them when its actions module loads.
+ACTION_MODULES = ("chalicelib.bounties.actions", "chalicelib.otc.signatures")
 
 bp = Blueprint(__name__)
 
 
+def _registered() -> ModuleType:
+    for name in ACTION_MODULES:
+        lazy_module(name).__name__  # noqa: B018 - touching the module runs its registrations
+    return signing
+
+
 @route(bp, "/v1/typed-data", methods=["GET"])
 def list_actions() -> Response:
-    return json_response(200, signing.catalogue(get_runtime().settings))
+    return json_response(200, _registered().catalogue(get_runtime().settings))
 
 
 @route(bp, "/v1/typed-data/{action}", methods=["GET"])
 def typed_data(action: str) -> Response:
-    return json_response(200, signing.typed_data(get_runtime().settings, action))
+    return json_response(200, _registered().typed_data(get_runtime().settings, action))
