@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from chalice import Blueprint, Response
-from chalice.app import Request
 
-from chalicelib.api.http import json_object, json_response, route
+from chalicelib.api.http import caller_ip, json_object, json_response, route
 from chalicelib.core.lazy import lazy_module
 from chalicelib.core.runtime import get_runtime
-from chalicelib.faucet.clientip import client_ip
 
 # The flow loads on its first request, not at cold start (see chalicelib/core/lazy.py).
 claims = lazy_module("chalicelib.faucet.claims")
@@ -17,18 +15,11 @@ drips = lazy_module("chalicelib.faucet.drips")
 bp = Blueprint(__name__)
 
 
-def _client(request: Request, trusted_proxies: int) -> str:
-    identity = (request.context or {}).get("identity") or {}
-    return client_ip(identity.get("sourceIp"), request.headers or {}, trusted_proxies)
-
-
 @route(bp, "/v1/faucet/drip", methods=["POST"])
 def drip() -> Response:
     rt, request = get_runtime(), bp.current_request
     body = json_object(request)
-    return json_response(
-        202, drips.request_drip(rt, body, _client(request, rt.settings.trust_proxy_headers))
-    )
+    return json_response(202, drips.request_drip(rt, body, caller_ip(request, rt)))
 
 
 @route(bp, "/v1/faucet/status", methods=["GET"])
@@ -40,13 +31,11 @@ def status() -> Response:
 def claim() -> Response:
     rt, request = get_runtime(), bp.current_request
     body = json_object(request)
-    code, view = claims.claim_code(rt, body, _client(request, rt.settings.trust_proxy_headers))
+    code, view = claims.claim_code(rt, body, caller_ip(request, rt))
     return json_response(code, view)
 
 
 @route(bp, "/v1/claims/{code}", methods=["GET"])
 def claim_status(code: str) -> Response:
     rt, request = get_runtime(), bp.current_request
-    return json_response(
-        200, claims.claim_status(rt, code, _client(request, rt.settings.trust_proxy_headers))
-    )
+    return json_response(200, claims.claim_status(rt, code, caller_ip(request, rt)))

@@ -17,6 +17,7 @@ from chalice import Blueprint, Response
 from chalice.app import Request
 
 from chalicelib.core.auth import require_admin
+from chalicelib.core.clientip import client_ip
 from chalicelib.core.errors import BadRequest, PayloadTooLarge, ServiceError, SettingsError
 from chalicelib.core.log import log
 from chalicelib.core.runtime import Runtime, get_runtime
@@ -62,6 +63,14 @@ def admin(request: Request, rt: Runtime | None = None) -> Runtime:
     rt = rt or get_runtime()
     require_admin(rt.settings.admin_token, request.headers)
     return rt
+
+
+def caller_ip(request: Request, rt: Runtime) -> str:
+    """The client's address for per-IP limits (forwarded headers only when trusted)."""
+    identity = (request.context or {}).get("identity") or {}
+    return client_ip(
+        identity.get("sourceIp"), request.headers or {}, rt.settings.trust_proxy_headers
+    )
 
 
 def query_params(request: Request) -> dict[str, str]:

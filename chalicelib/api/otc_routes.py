@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from chalice import Blueprint, Response
-from chalice.app import Request
 
-from chalicelib.api.http import admin, json_object, json_response, query_params, route
+from chalicelib.api.http import admin, caller_ip, json_object, json_response, query_params, route
 from chalicelib.core.lazy import lazy_module
 from chalicelib.core.runtime import get_runtime
-from chalicelib.faucet.clientip import client_ip
 
 # The flow loads on its first request, not at cold start (see chalicelib/core/lazy.py).
 book = lazy_module("chalicelib.otc.book")
@@ -25,15 +23,10 @@ bp = Blueprint(__name__)
 RECONCILE_BUDGET_MS = 20_000
 
 
-def _ip(request: Request, trusted_proxies: int) -> str:
-    identity = (request.context or {}).get("identity") or {}
-    return client_ip(identity.get("sourceIp"), request.headers or {}, trusted_proxies)
-
-
 @route(bp, "/v1/orders", methods=["POST"])
 def create_order() -> Response:
     rt, request = get_runtime(), bp.current_request
-    ip = _ip(request, rt.settings.trust_proxy_headers)
+    ip = caller_ip(request, rt)
     return json_response(201, orders.create_order(rt, json_object(request), ip))
 
 
@@ -50,7 +43,7 @@ def get_order(order_id: str) -> Response:
 @route(bp, "/v1/orders/{order_id}/match", methods=["POST"])
 def match_order(order_id: str) -> Response:
     rt, request = get_runtime(), bp.current_request
-    ip = _ip(request, rt.settings.trust_proxy_headers)
+    ip = caller_ip(request, rt)
     return json_response(200, matching.match_order(rt, order_id, json_object(request), ip))
 
 
@@ -64,7 +57,7 @@ def confirm_order(order_id: str) -> Response:
 @route(bp, "/v1/orders/{order_id}/cancel", methods=["POST"])
 def cancel_order(order_id: str) -> Response:
     rt, request = get_runtime(), bp.current_request
-    ip = _ip(request, rt.settings.trust_proxy_headers)
+    ip = caller_ip(request, rt)
     return json_response(202, cancel.cancel_order(rt, order_id, json_object(request), ip))
 
 

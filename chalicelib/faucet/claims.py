@@ -13,6 +13,7 @@ from typing import Any
 
 from boto3.dynamodb.conditions import Attr
 
+from chalicelib.core.clientip import ip_subject
 from chalicelib.core.errors import Conflict, Gone, NotFound
 from chalicelib.core.log import log
 from chalicelib.core.outbox.intents import intent_op, make_intent
@@ -27,7 +28,6 @@ from chalicelib.faucet.claimstate import (
     owner_id,
     payout_key_of,
 )
-from chalicelib.faucet.clientip import ip_subject
 from chalicelib.faucet.codes import parse_code
 from chalicelib.faucet.counters import AVAILABLE, CLAIMED, REVOKED
 from chalicelib.faucet.keys import claim_key, code_key, wallet_claims_key

@@ -10,6 +10,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
+from chalicelib.core.clientip import ip_subject
 from chalicelib.core.clock import iso
 from chalicelib.core.errors import DependencyUnavailable, RateLimited
 from chalicelib.core.log import log
@@ -18,7 +19,6 @@ from chalicelib.core.outbox.intents import intent_op, make_intent
 from chalicelib.core.runtime import Runtime
 from chalicelib.core.store import TransactionFailed, put_op
 from chalicelib.faucet import config, ratelimit, stats
-from chalicelib.faucet.clientip import ip_subject
 from chalicelib.faucet.keys import drip_key, drip_slot_key
 from chalicelib.faucet.ratelimit import IP, WALLET, Slots, Subject
 from chalicelib.faucet.wallets import drip_wallet

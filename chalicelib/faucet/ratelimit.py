@@ -27,7 +27,7 @@ GC_GRACE_S = 86_400
 @dataclass(frozen=True)
 class Subject:
     kind: str  # WALLET or IP
-    id: str  # a lower-case address, or a hashed IP (see clientip.ip_subject)
+    id: str  # a lower-case address, or a hashed IP (see chalicelib.core.clientip.ip_subject)
 
     @property
     def op_name(self) -> str:

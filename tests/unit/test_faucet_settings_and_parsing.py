@@ -7,10 +7,10 @@ import re
 
 import pytest
 
+from chalicelib.core.clientip import UNKNOWN, client_ip, ip_subject
 from chalicelib.core.errors import BadRequest, NotFound, SettingsError
 from chalicelib.core.settings import load_settings
 from chalicelib.faucet import codes, config, counters, stats, validate
-from chalicelib.faucet.clientip import UNKNOWN, client_ip, ip_subject
 from chalicelib.faucet.wallets import claim_wallet, drip_wallet
 from tests.conftest import START_MS
 
