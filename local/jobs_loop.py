@@ -23,8 +23,11 @@ def main() -> None:
         started = time.monotonic()
         try:
             summary = jobs.run_tick(rt, rt.clock.now_ms() + TICK_BUDGET_MS)
+            # Log only ticks that did something (a count above zero), not "skipped" ones.
             busy = {
-                k: v for k, v in summary.items() if any(x for x in v.values() if x != "lease_held")
+                name: counts
+                for name, counts in summary.items()
+                if any(isinstance(n, int) and n > 0 for n in counts.values())
             }
             if busy:
                 log("jobs_tick", summary=busy)
