@@ -22,26 +22,39 @@ CHAIN_MODULES = (
 TIMER = "import time; t=time.perf_counter(); {code}; print(time.perf_counter()-t)"
 
 
-def measure(code: str) -> float:
-    times = []
+def once(code: str) -> float:
+    out = subprocess.run(
+        [sys.executable, "-c", TIMER.format(code=code)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def measure() -> tuple[float, float]:
+    """Medians for (bare, app), measured alternately so drift hits both alike."""
+    bare, app = [], []
     for _ in range(RUNS):
-        out = subprocess.run(
-            [sys.executable, "-c", TIMER.format(code=code)],
-            cwd=ROOT, capture_output=True, text=True, check=True,
-        )
-        times.append(float(out.stdout.strip().splitlines()[-1]))
-    return statistics.median(times)
+        bare.append(once(BARE))
+        app.append(once(APP))
+    return statistics.median(bare), statistics.median(app)
 
 
 def main() -> None:
-    bare = measure(BARE)
-    app = measure(APP)
+    bare, app = measure()
     loaded = subprocess.run(
         [sys.executable, "-c", CHAIN_MODULES],
-        cwd=ROOT, capture_output=True, text=True, check=True,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.strip()
-    print(f"cold start: bare chalice+boto3 {bare * 1000:.0f} ms, app {app * 1000:.0f} ms "
-          f"(median of {RUNS})")
+    print(
+        f"cold start: bare chalice+boto3 {bare * 1000:.0f} ms, app {app * 1000:.0f} ms "
+        f"(median of {RUNS})"
+    )
     print(f"cold start ratio app/bare: {app / bare:.2f}x (target <= 1.30x)")
     print(f"chain libraries imported by app: {loaded}")
 
