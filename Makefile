@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: setup dev test test-fast lint contracts package bench clean
+.PHONY: setup dev test lint contracts package bench clean
 
 $(PY_STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -36,7 +36,7 @@ package: setup
 	$(PY) -m scripts.package_app build/package
 
 bench: setup
-	@for b in bench/bench_*.py; do m=$${b%.py}; echo "== $$b"; $(PY) -m $${m//\//.} || exit 1; done
+	@for b in bench/bench_*.py; do n=$$(basename $$b .py); echo "== $$n"; $(PY) -m bench.$$n || exit 1; done
 
 clean:
 	rm -rf $(VENV) node_modules build .pytest_cache
