@@ -2,7 +2,8 @@
 
 `seq` comes from one counter item, advanced in the same transaction that creates the message,
 conditioned on the value read. So seqs are strictly increasing with no gaps: seq n exists only
-once seq n - 1 does, which lets a batch be exactly a contiguous range of seqs.
+once seq n - 1 does, which lets a batch be exactly a contiguous range of seqs. An optional
+Idempotency-Key joins that transaction (idempotency.py), so a client's retry records nothing new.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 
 from boto3.dynamodb.conditions import Attr
 
-from chalicelib.anchoring import merkle
+from chalicelib.anchoring import idempotency, merkle
 from chalicelib.anchoring.model import (
     COUNTER_KEY,
     PENDING_QUEUE,
@@ -111,31 +112,61 @@ def message_item(
     }
 
 
-def post_message(rt: Runtime, app: Item, body: Mapping[str, Any]) -> dict[str, Any]:
+def post_message(
+    rt: Runtime, app: Item, body: Mapping[str, Any], idempotency_key: str | None = None
+) -> dict[str, Any]:
     """Record a message for `app`: 201 body {message_id, seq, leaf_hash}."""
+    return record_message(rt, app, body, idempotency_key)[0]
+
+
+def record_message(
+    rt: Runtime, app: Item, body: Mapping[str, Any], idempotency_key: str | None = None
+) -> tuple[dict[str, Any], bool]:
+    """Record a message; with an idempotency key, a repeat returns the first answer.
+
+    Returns the 201 body and whether it is a replay (nothing written).
+    """
     record = parse_message(body)
+    idem_key = idempotency.parse_key(idempotency_key)
+    app_id = app["app_id"]
+    digest = idempotency.body_digest(body) if idem_key is not None else ""
+    if idem_key is not None:
+        remembered = idempotency.lookup(rt.store, app_id, idem_key)
+        if remembered is not None:
+            return idempotency.replay(remembered, digest), True
     message_id = "msg_" + secrets.token_hex(16)
     for attempt in range(SEQ_ATTEMPTS):
         counter = rt.store.get(**COUNTER_KEY)
         last = int(counter["last_seq"]) if counter else 0
         seq = last + 1
         now = rt.clock.now_ms()
-        item = message_item(app["app_id"], message_id, seq, record, now)
+        item = message_item(app_id, message_id, seq, record, now)
+        created = {"message_id": message_id, "seq": seq, "leaf_hash": item["leaf_hash"]}
         counter_op = update_op(
             COUNTER_KEY,
             set={"last_seq": seq, "updated_at": now},
             condition=Attr("last_seq").eq(last) if counter else Attr("pk").not_exists(),
             name="counter",
         )
+        ops = [counter_op, put_op(item, if_absent=True, name="message")]
+        if idem_key is not None:
+            ops.append(idempotency.remember_op(app_id, idem_key, digest, created, now))
         try:
-            rt.store.transact([counter_op, put_op(item, if_absent=True, name="message")])
+            rt.store.transact(ops)
         except TransactionFailed as exc:
+            taken = exc.failed(idempotency.OP_NAME)
+            if taken is not None and idem_key is not None:
+                # A concurrent request with the same key won: answer what it recorded.
+                remembered = taken.item or idempotency.lookup(rt.store, app_id, idem_key)
+                if remembered is None:
+                    raise
+                return idempotency.replay(remembered, digest), True
             if exc.failed("counter") is None:
                 raise
             time.sleep(random.uniform(0, 0.002 * (attempt + 1)))  # noqa: S311 - jitter only
             continue
-        log("message_recorded", message_id=message_id, app_id=app["app_id"], seq=seq)
-        return {"message_id": message_id, "seq": seq, "leaf_hash": item["leaf_hash"]}
+        log("message_recorded", message_id=message_id, app_id=app_id, seq=seq)
+        return created, False
     raise DependencyUnavailable("too many messages at once, try again", retry_after=1)
 
 

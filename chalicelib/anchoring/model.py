@@ -5,6 +5,8 @@ Items (one table):
   anchor#seq / counter                  the last message seq given out (service-wide)
   msg#<message_id> / msg                a message; in the work index under `anchor#pending`
                                         (sort key = seq) until a batch has claimed it
+  msgkey#<app_id>#<sha256(key)> / key   an app's Idempotency-Key: the message it recorded and
+                                        the sha256 of the request body (see idempotency.py)
   anchor#head / head                    last claimed batch: seq, root, next message seq
   anchor#batch#<seq> / batch            a batch: seq range, roots, status, anchor transaction;
                                         in the work index under `anchor#batches` until anchored

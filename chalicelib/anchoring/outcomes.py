@@ -11,6 +11,9 @@ current payout id and status: repeating a call changes nothing and alerts nothin
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 from boto3.dynamodb.conditions import Attr, ConditionBase
 
 from chalicelib.anchoring.batches import anchor_intent
@@ -94,25 +97,52 @@ def anchored(rt: Runtime, batch: Item, payout: Item) -> None:
         block=receipt.block_number)
 
 
+@dataclass(frozen=True)
+class Refusal:
+    """Why the registry would refuse this batch's anchor now: a snake_case code and a sentence."""
+
+    code: str
+    message: str
+    details: dict[str, Any] | None = None
+
+
+def registry_refusal(rt: Runtime, batch: Item) -> Refusal | None:
+    """None if the registry would accept this batch now (read from the chain, not remembered)."""
+    assert rt.chain is not None and rt.signer is not None
+    try:
+        head = read_head(chain_call(rt.chain), batch["contract"])
+    except ValueError:
+        return Refusal(
+            "registry_unreadable", "the registry address does not answer like an AnchorRegistry"
+        )
+    if head.submitter.lower() != rt.signer.address.lower():
+        return Refusal(
+            "not_submitter",
+            "the hot wallet is not the registry's submitter",
+            {"submitter": head.submitter, "hot_wallet": rt.signer.address},
+        )
+    expected = int(batch["batch_seq"]) - 1
+    on_chain_root = "0x" + head.last_root.hex()
+    if head.last_seq != expected or on_chain_root != batch["prev"].lower():
+        return Refusal(
+            "registry_head_mismatch",
+            f"the registry's head is batch {head.last_seq} (root {on_chain_root}), "
+            f"not batch {expected} with root {batch['prev']}",
+            {
+                "registry_head": {"batch_seq": head.last_seq, "root": on_chain_root},
+                "expected": {"batch_seq": expected, "root": batch["prev"]},
+            },
+        )
+    return None
+
+
 def why_not_reanchor(rt: Runtime, batch: Item) -> str | None:
     """None if a new anchor transaction would be accepted now; else what a human must look at."""
     attempts = int(batch.get("attempt", 0))
     if attempts >= rt.settings.anchor_max_attempts:
         return f"the anchor transaction reverted {attempts} times"
-    assert rt.chain is not None and rt.signer is not None
-    try:
-        head = read_head(chain_call(rt.chain), batch["contract"])
-    except ValueError:
-        return "the registry address does not answer like an AnchorRegistry"
-    if head.submitter.lower() != rt.signer.address.lower():
-        return "the hot wallet is not the registry's submitter"
-    expected = int(batch["batch_seq"]) - 1
-    if head.last_seq != expected or "0x" + head.last_root.hex() != batch["prev"].lower():
-        return (
-            f"the registry's head is batch {head.last_seq} (root 0x{head.last_root.hex()}), "
-            f"not batch {expected} with root {batch['prev']}"
-        )
-    return None
+    refusal = registry_refusal(rt, batch)
+    return refusal.message if refusal else None
 
 
 def reverted(rt: Runtime, batch: Item, payout: Item) -> None:

@@ -74,7 +74,8 @@ def build_receipt(rt: Runtime, batch: Item, message: Item) -> dict[str, Any]:
     }
 
 
-def _batch(rt: Runtime, raw_seq: str) -> Item:
+def find_batch(rt: Runtime, raw_seq: str) -> Item:
+    """The batch a path names; 400 for a malformed seq, 404 for an unknown one."""
     if not BATCH_SEQ_RE.match(raw_seq):
         raise BadRequest("batch_seq must be a positive integer", code="invalid_batch_seq")
     batch = rt.store.get(**batch_key(int(raw_seq)))
@@ -84,12 +85,12 @@ def _batch(rt: Runtime, raw_seq: str) -> Item:
 
 
 def get_batch(rt: Runtime, raw_seq: str) -> dict[str, Any]:
-    return batch_view(_batch(rt, raw_seq))
+    return batch_view(find_batch(rt, raw_seq))
 
 
 def batch_leaves(rt: Runtime, raw_seq: str, raw_page: str | None) -> dict[str, Any]:
     """One page (LEAF_CHUNK hashes, in tree order) of a batch's leaves, for auditors."""
-    batch = _batch(rt, raw_seq)
+    batch = find_batch(rt, raw_seq)
     raw = "0" if raw_page is None else raw_page
     if not raw.isdigit() or len(raw) > 9:
         raise BadRequest("page must be a non-negative integer", code="invalid_page")

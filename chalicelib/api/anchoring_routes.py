@@ -1,4 +1,4 @@
-"""Anchoring routes: apps (admin), messages (app key), proofs, public batches and leaves."""
+"""Anchoring routes: apps and batches (admin), messages (app key), proofs, public batches."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from chalicelib.core.runtime import get_runtime
 apps = lazy_module("chalicelib.anchoring.apps")
 job = lazy_module("chalicelib.anchoring.job")
 messages = lazy_module("chalicelib.anchoring.messages")
+parked = lazy_module("chalicelib.anchoring.parked")
 proofs = lazy_module("chalicelib.anchoring.proofs")
 
 bp = Blueprint(__name__)
@@ -36,11 +37,30 @@ def flush_anchors() -> Response:
     return json_response(status, body)
 
 
+@route(bp, "/v1/admin/anchors", methods=["GET"])
+def list_anchor_batches() -> Response:
+    rt = admin(bp.current_request)
+    q = query_params(bp.current_request)
+    return json_response(
+        200, parked.list_batches(rt, q.get("status"), q.get("limit"), q.get("next"))
+    )
+
+
+@route(bp, "/v1/admin/anchors/{batch_seq}/retry", methods=["POST"])
+def retry_anchor(batch_seq: str) -> Response:
+    rt = admin(bp.current_request)
+    return json_response(202, parked.retry_batch(rt, batch_seq))
+
+
 @route(bp, "/v1/messages", methods=["POST"])
 def post_message() -> Response:
+    request = bp.current_request
     rt = get_runtime()
-    app = apps.authenticate(rt, bp.current_request.headers)
-    return json_response(201, messages.post_message(rt, app, json_object(bp.current_request)))
+    app = apps.authenticate(rt, request.headers)
+    body, replayed = messages.record_message(
+        rt, app, json_object(request), request.headers.get("Idempotency-Key")
+    )
+    return json_response(201, body, {"Idempotent-Replayed": "true"} if replayed else None)
 
 
 @route(bp, "/v1/messages/{message_id}", methods=["GET"])
