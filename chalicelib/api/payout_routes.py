@@ -38,6 +38,12 @@ def request_payout() -> Response:
     return json_response(status, body)
 
 
+@route(bp, "/v1/admin/payouts/{payout_id}/cancel", methods=["POST"])
+def cancel_payout(payout_id: str) -> Response:
+    rt = admin(bp.current_request)
+    return json_response(202, service.cancel_payout(rt, payout_id))
+
+
 @route(bp, "/v1/admin/reconcile", methods=["POST"])
 def reconcile() -> Response:
     rt = admin(bp.current_request)

@@ -57,6 +57,10 @@ def check(run: Run, payout: Item, head: int) -> None:
     if payout.get("mined_block") is not None:
         reorged(run, payout)
         return
+    latest = payout["attempts"][-1]
+    if payout.get("cancel_requested_at") and not latest.get("noop"):
+        replace(run, payout, latest, noop=True)  # the admin asked: use the nonce up, now
+        return
     if payout["status"] != BROADCAST:
         return  # parked for a human; only a receipt moves it now
     waited_ms = run.now() - int(payout.get("broadcast_at", 0))
@@ -67,11 +71,10 @@ def check(run: Run, payout: Item, head: int) -> None:
         # way or a transaction we did not sign took it. Never guess: a human looks.
         needs_attention(run, payout, "nonce consumed without a receipt for any of our hashes")
         return
-    latest = payout["attempts"][-1]
     if payout.get("rebroadcast_of") != latest["hash"]:
         rebroadcast(run, payout, latest)
     else:
-        replace(run, payout, latest)
+        replace(run, payout, latest, noop=bool(latest.get("noop")))
 
 
 def remember_mined(run: Run, payout: Item, receipt: Receipt) -> None:
@@ -127,14 +130,19 @@ def rebroadcast(run: Run, payout: Item, attempt: Item) -> None:
         pass
 
 
-def replace(run: Run, payout: Item, latest: Item) -> None:
-    """Same nonce, both fee fields raised, the new attempt stored before it is sent."""
+def replace(run: Run, payout: Item, latest: Item, *, noop: bool = False) -> None:
+    """Same nonce, both fee fields raised, the new attempt stored before it is sent.
+
+    With `noop` the replacement is a 0-value transfer to our own wallet (an admin cancel): if it
+    is the one mined, the nonce is consumed by our own no-op, which proves no money moved.
+    """
     bump = run.rt.settings.payout_fee_bump_percent
     current_max, current_tip = fees(run)
     max_fee = txbuild.bumped(int(latest["max_fee"]), current_max, bump)
     tip = txbuild.bumped(int(latest["tip"]), current_tip, bump)
     if max_fee > run.rt.settings.payout_max_fee_wei:
-        needs_attention(run, payout, "stuck and the replacement fee would exceed the cap")
+        if payout["status"] == BROADCAST:
+            needs_attention(run, payout, "stuck and the replacement fee would exceed the cap")
         return
     attempt = txbuild.sign_attempt(
         run.signer,
@@ -145,12 +153,13 @@ def replace(run: Run, payout: Item, latest: Item) -> None:
         max_fee,
         tip,
         run.now(),
+        noop=noop,
     )
     tx_hash, raw = attempt["hash"], bytes.fromhex(attempt["raw_tx"])
     attempts = [*payout["attempts"], attempt]
     op = run.update(
         payout,
-        condition=Attr("status").eq(BROADCAST) & Attr("version").eq(payout["version"]),
+        condition=Attr("status").eq(payout["status"]) & Attr("version").eq(payout["version"]),
         attempts=attempts,
         tx_hash=tx_hash,
         broadcast_at=run.now(),

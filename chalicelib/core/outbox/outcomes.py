@@ -54,8 +54,13 @@ def needs_attention(run: Run, payout: Item, reason: str) -> None:
 
 
 def concluded_on_chain(run: Run, payout: Item, receipt: Receipt, depth: int) -> None:
-    """A receipt at confirmation depth: status 1 is confirmed, status 0 is a proven failure."""
-    status = CONFIRMED if receipt.status == 1 else FAILED
+    """A receipt at confirmation depth: status 1 is confirmed, status 0 is a proven failure.
+
+    So is our own no-op (an admin cancel) taking the nonce: the payout's bytes can never be
+    mined any more, and the no-op moved nothing.
+    """
+    noop = any(a.get("noop") and a["hash"] == receipt.tx_hash for a in payout["attempts"])
+    status = CONFIRMED if receipt.status == 1 and not noop else FAILED
     done = _conclude(
         run,
         payout,
@@ -69,7 +74,9 @@ def concluded_on_chain(run: Run, payout: Item, receipt: Receipt, depth: int) -> 
     )
     if not done:
         return
-    if status == FAILED:
+    if noop:
+        log("payout_cancelled", payout_id=payout["id"], tx_hash=receipt.tx_hash)
+    elif status == FAILED:
         alert("payout_reverted", payout_id=payout["id"], tx_hash=receipt.tx_hash)
     else:
         log("payout_confirmed", payout_id=payout["id"], tx_hash=receipt.tx_hash)

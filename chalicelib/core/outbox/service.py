@@ -4,15 +4,36 @@ from __future__ import annotations
 
 from typing import Any
 
+from boto3.dynamodb.conditions import Attr
+
 from chalicelib.core.assets import resolve_asset
-from chalicelib.core.errors import BadRequest, NotFound
+from chalicelib.core.errors import BadRequest, Conflict, NotFound
 from chalicelib.core.log import log
 from chalicelib.core.money import parse_amount
 from chalicelib.core.outbox.finalize import register_finalizer
 from chalicelib.core.outbox.intents import make_intent, request_payout
-from chalicelib.core.outbox.model import NATIVE, STATUSES, payout_key, public_view, queue
+from chalicelib.core.outbox.model import (
+    BROADCAST,
+    FAILED,
+    NATIVE,
+    NEEDS_ATTENTION,
+    REQUESTED,
+    SIGNED,
+    STATUSES,
+    finalize_marker,
+    index_fields,
+    payout_key,
+    public_view,
+    queue,
+)
 from chalicelib.core.runtime import Runtime
-from chalicelib.core.store import Item
+from chalicelib.core.store import (
+    ConditionFailed,
+    Item,
+    TransactionFailed,
+    put_op,
+    update_op,
+)
 
 ADMIN_OWNER = "admin"
 PAGE_MAX = 100
@@ -66,6 +87,70 @@ def request_admin_payout(rt: Runtime, body: dict[str, Any]) -> tuple[int, dict[s
     now = rt.clock.now_ms()
     payout, created = request_payout(rt.store, intent, now)
     return (202 if created else 200), public_view(payout, rt.settings)
+
+
+def cancel_payout(rt: Runtime, pid: str) -> dict[str, Any]:
+    """An operator's cancel: fail a payout never sent, or replace a sent one with a no-op.
+
+    Nothing is failed on a guess. A payout without a nonce was never signed, so failing it is
+    proven safe at once. A sent payout is marked; the confirmer then replaces it at its nonce
+    with a 0-value transfer to our own wallet, and the payout ends `failed` only if that no-op
+    is what gets mined (if the original wins the race it ends `confirmed`).
+    """
+    payout = rt.store.get(**payout_key(pid)) if pid.startswith("po_") else None
+    if payout is None:
+        raise NotFound("no payout with this id", code="payout_not_found")
+    now = rt.clock.now_ms()
+    status = payout["status"]
+    if status == REQUESTED:
+        return _fail_unsent(rt, payout, now)
+    if status in (BROADCAST, NEEDS_ATTENTION) and payout.get("attempts"):
+        try:
+            updated = rt.store.update(
+                payout_key(pid),
+                set={"cancel_requested_at": now, "updated_at": now},
+                add={"version": 1},
+                condition=Attr("status").is_in([BROADCAST, NEEDS_ATTENTION])
+                & Attr("cancel_requested_at").not_exists(),
+            )
+        except ConditionFailed as exc:
+            current = exc.item or payout
+            if current.get("cancel_requested_at"):
+                return {**public_view(current, rt.settings), "cancel_requested": True}
+            raise Conflict(
+                f"the payout is {current['status']} now", code="payout_not_cancellable"
+            ) from exc
+        log("payout_cancel_requested", payout_id=pid)
+        return {**public_view(updated, rt.settings), "cancel_requested": True}
+    if status == SIGNED:
+        raise Conflict("the payout is being sent; try again in a moment", code="payout_sending")
+    raise Conflict(f"the payout is already {status}", code="payout_not_cancellable")
+
+
+def _fail_unsent(rt: Runtime, payout: Item, now: int) -> dict[str, Any]:
+    changes = {
+        "status": FAILED,
+        "attention_reason": "cancelled by an operator before it was sent",
+        "updated_at": now,
+        **index_fields(FAILED, payout["created_at"], payout["id"]),
+    }
+    ops = [
+        update_op(
+            payout_key(payout["id"]),
+            set=changes,
+            add={"version": 1},
+            condition=Attr("status").eq(REQUESTED) & Attr("nonce").not_exists(),
+            name="payout",
+        ),
+        put_op(finalize_marker(payout, FAILED, now), name="finalize"),
+    ]
+    try:
+        rt.store.transact(ops)
+    except TransactionFailed as exc:
+        # The sender took it in the meantime: it is sent (or being sent) now.
+        raise Conflict("the payout is being sent; try again", code="payout_sending") from exc
+    log("payout_cancelled", payout_id=payout["id"], sent=False)
+    return public_view(payout | changes, rt.settings)
 
 
 def _admin_outcome(rt: Runtime, payout: Item) -> None:

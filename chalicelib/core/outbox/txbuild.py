@@ -41,9 +41,16 @@ def gas_limit(chain: Web3Chain, sender: str, payout: Item, cache: dict[str, Any]
 
 
 def build(
-    payout: Item, nonce: int, chain_id: int, gas: int, max_fee: int, tip: int
+    payout: Item,
+    nonce: int,
+    chain_id: int,
+    gas: int,
+    max_fee: int,
+    tip: int,
+    noop: bool = False,
 ) -> dict[str, Any]:
-    to, value, data = call_fields(payout)
+    # A no-op is a 0-value transfer to our own wallet: it uses up the nonce and moves nothing.
+    to, value, data = (payout["wallet"], 0, b"") if noop else call_fields(payout)
     return {
         "type": 2,
         "chainId": chain_id,
@@ -66,10 +73,15 @@ def sign_attempt(
     max_fee: int,
     tip: int,
     now: int,
+    noop: bool = False,
 ) -> dict[str, Any]:
-    """Sign the payout's transaction; the attempt record keeps the raw bytes for resending."""
-    raw, tx_hash = signer.sign(build(payout, nonce, chain_id, gas, max_fee, tip))
+    """Sign the payout's transaction (or its no-op); the record keeps the bytes for resending."""
+    if noop:
+        gas = NATIVE_TRANSFER_GAS
+    raw, tx_hash = signer.sign(build(payout, nonce, chain_id, gas, max_fee, tip, noop))
+    extra = {"noop": True} if noop else {}
     return {
+        **extra,
         "hash": tx_hash,
         "raw_tx": raw.hex(),
         "max_fee": str(max_fee),
