@@ -16,8 +16,7 @@ from chalicelib.core.errors import Conflict, Forbidden, Gone
 from chalicelib.core.log import log
 from chalicelib.core.outbox import intents
 from chalicelib.core.runtime import Runtime
-from chalicelib.core.store import TransactionFailed
-from chalicelib.otc import legs, limits, signatures
+from chalicelib.otc import legs, limits, signatures, writes
 from chalicelib.otc.model import OPEN, REFUND_CANCEL, REFUND_PENDING, move, public_view
 from chalicelib.otc.orders import load, pair_of
 
@@ -42,15 +41,10 @@ def cancel_order(rt: Runtime, order_id: str, body: dict[str, Any], ip: str) -> d
     )
     ops += [intents.intent_op(i, now) for i in refund.values()]
     ops.append(signatures.guard_op(signed, now, order_id))
-    try:
-        rt.store.transact(ops)
-    except TransactionFailed as exc:
-        signatures.raise_if_replayed(exc)
-        lost = exc.failed("order")
-        if lost is None or lost.item is None:
-            raise
-        _ensure_cancellable(lost.item, now)
-        raise Conflict("the order changed meanwhile; try again", code="order_changed") from exc
+    lost = writes.commit_signed(rt, ops)
+    if lost is not None:
+        _ensure_cancellable(lost, now)
+        raise Conflict("the order changed meanwhile; try again", code="order_changed")
     failpoints.hit("otc.after_cancel_commit")
     log("otc_order_cancelled", order_id=order_id, payouts=list(refund))
     return public_view(new, pair, now)

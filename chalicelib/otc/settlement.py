@@ -21,8 +21,8 @@ from chalicelib.core.errors import BadRequest, Conflict, Forbidden, Gone
 from chalicelib.core.log import log
 from chalicelib.core.outbox import intents
 from chalicelib.core.runtime import Runtime
-from chalicelib.core.store import Item, Op, TransactionFailed, key, put_op
-from chalicelib.otc import counters, legs, signatures
+from chalicelib.core.store import Item, Op, key, put_op
+from chalicelib.otc import counters, legs, signatures, writes
 from chalicelib.otc.model import (
     BASE_LEG,
     COMPLETED,
@@ -77,17 +77,12 @@ def confirm_order(rt: Runtime, order_id: str, body: dict[str, Any]) -> tuple[int
     )
     ops += [intents.intent_op(i, now) for i in base.values()]
     ops.append(signatures.guard_op(signed, now, order_id))
-    try:
-        rt.store.transact(ops)
-    except TransactionFailed as exc:
-        signatures.raise_if_replayed(exc)
-        lost = exc.failed("order")
-        if lost is None or lost.item is None:
-            raise
-        outcome = _already(lost.item, pair, now)
+    lost = writes.commit_signed(rt, ops)
+    if lost is not None:
+        outcome = _already(lost, pair, now)
         if outcome is not None:
             return outcome
-        raise Conflict("the order changed meanwhile; try again", code="order_changed") from exc
+        raise Conflict("the order changed meanwhile; try again", code="order_changed")
     failpoints.hit("otc.after_confirm_commit")
     log("otc_order_confirmed", order_id=order_id, payout_id=base[BASE_LEG].id)
     return 202, _pending(new, pair, now)

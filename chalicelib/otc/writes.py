@@ -1,10 +1,11 @@
-"""Committing a driven transition (by a job or a finalizer), optionally fenced by a lease."""
+"""Committing an order transition: a driven one (job, finalizer) or a signed user action."""
 
 from __future__ import annotations
 
 from chalicelib.core.leases import LeaseLost
 from chalicelib.core.runtime import Runtime
-from chalicelib.core.store import Op, TransactionFailed
+from chalicelib.core.store import Item, Op, TransactionFailed
+from chalicelib.otc import signatures
 
 
 def commit(rt: Runtime, ops: list[Op], fence: Op | None) -> bool:
@@ -21,3 +22,20 @@ def commit(rt: Runtime, ops: list[Op], fence: Op | None) -> bool:
             return False
         raise
     return True
+
+
+def commit_signed(rt: Runtime, ops: list[Op]) -> Item | None:
+    """Write a signed action's transaction; None when it landed.
+
+    Otherwise a replay is reported first (409 `signature_replayed`), then the order as it was
+    when it lost, for the caller to say what happened to it.
+    """
+    try:
+        rt.store.transact(ops)
+    except TransactionFailed as exc:
+        signatures.raise_if_replayed(exc)
+        lost = exc.failed("order")
+        if lost is None or lost.item is None:
+            raise
+        return lost.item
+    return None
