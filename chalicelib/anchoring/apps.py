@@ -19,8 +19,9 @@ from boto3.dynamodb.conditions import Attr
 from chalicelib.anchoring.model import app_key
 from chalicelib.core.auth import bearer_token
 from chalicelib.core.clock import iso
-from chalicelib.core.errors import BadRequest, NotFound, Unauthorized
+from chalicelib.core.errors import NotFound, Unauthorized
 from chalicelib.core.log import log
+from chalicelib.core.parse import clean_text
 from chalicelib.core.runtime import Runtime
 from chalicelib.core.store import ConditionFailed, Item
 
@@ -47,16 +48,14 @@ def app_view(app: Item) -> dict[str, Any]:
 
 def create_app(rt: Runtime, body: Mapping[str, Any]) -> dict[str, Any]:
     """A new app and its key; the key is in this answer and nowhere else, ever."""
-    name = body.get("name")
-    if not isinstance(name, str) or not name.strip() or len(name.strip()) > MAX_NAME:
-        raise BadRequest(f"name must be 1..{MAX_NAME} characters", code="invalid_name")
+    name = clean_text(body.get("name"), "name", MAX_NAME)
     app_id = "app_" + secrets.token_hex(8)
     api_key = f"{app_id}.{secrets.token_hex(32)}"
     now = rt.clock.now_ms()
     item = {
         **app_key(app_id),
         "app_id": app_id,
-        "name": name.strip(),
+        "name": name,
         "key_sha256": _digest(api_key),
         "status": ACTIVE,
         "created_at": now,

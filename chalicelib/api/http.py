@@ -20,6 +20,7 @@ from chalicelib.core.auth import require_admin
 from chalicelib.core.clientip import client_ip
 from chalicelib.core.errors import BadRequest, PayloadTooLarge, ServiceError, SettingsError
 from chalicelib.core.log import log
+from chalicelib.core.parse import first_malformed_string
 from chalicelib.core.runtime import Runtime, get_runtime
 
 JSON_HEADERS = {"Content-Type": "application/json"}
@@ -55,6 +56,16 @@ def json_object(request: Request, *, allow_empty: bool = False) -> dict[str, Any
         raise BadRequest("the body is not valid JSON", code="invalid_json") from None
     if not isinstance(body, dict):
         raise BadRequest("the body must be a JSON object", code="body_not_object")
+    # Valid JSON may still hold lone UTF-16 surrogates ("\ud800"), which no store or signature
+    # can encode: refused here for every body, naming the field.
+    bad = first_malformed_string(body)
+    if bad is not None:
+        field = bad.split(".")[0].split("[")[0]
+        raise BadRequest(
+            f"{bad} is not well-formed text (it holds a lone UTF-16 surrogate)",
+            code=f"invalid_{field}" if field in body else "invalid_json",
+            details={"field": bad},
+        )
     return body
 
 

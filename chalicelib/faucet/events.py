@@ -103,8 +103,12 @@ def disable_event(rt: Runtime, event_id: str, body: dict[str, Any]) -> dict[str,
         try:
             rt.store.transact([mark, *counters.disable_ops(event_id, now)])
             log("event_disabled", event_id=event_id, by=by)
-        except TransactionFailed:
-            pass  # disabled concurrently: the same outcome
+        except TransactionFailed as exc:
+            # Only the event's own condition failing means "disabled concurrently" (the same
+            # outcome); any other failure is an error, never a 200 for an event still active.
+            lost = exc.failed("event")
+            if lost is None or lost.reason != "ConditionalCheckFailed":
+                raise
     return get_event(rt, event_id)
 
 

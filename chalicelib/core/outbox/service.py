@@ -26,7 +26,9 @@ from chalicelib.core.outbox.model import (
     public_view,
     queue,
 )
+from chalicelib.core.parse import parse_count
 from chalicelib.core.runtime import Runtime
+from chalicelib.core.settings import Settings
 from chalicelib.core.store import (
     ConditionFailed,
     Item,
@@ -67,11 +69,7 @@ def list_payouts(
 
 
 def _limit(raw: str | None) -> int:
-    if raw is None:
-        return 50
-    if not raw.isdigit() or not 1 <= int(raw) <= PAGE_MAX:
-        raise BadRequest(f"limit must be an integer from 1 to {PAGE_MAX}", code="invalid_limit")
-    return int(raw)
+    return parse_count(raw, "limit", default=50, maximum=PAGE_MAX)
 
 
 def request_admin_payout(rt: Runtime, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
@@ -81,12 +79,24 @@ def request_admin_payout(rt: Runtime, body: dict[str, Any]) -> tuple[int, dict[s
         raise BadRequest("key (an idempotency key string) is required", code="invalid_payout_key")
     asset, decimals = resolve_asset(rt.settings, body.get("asset", NATIVE))
     amount = parse_amount(body.get("amount"), decimals)
+    _refuse_contract_recipient(rt.settings, body.get("to"))
     intent = make_intent(
         f"admin:{key.strip()}", asset, body.get("to"), amount, ADMIN_OWNER, key.strip()
     )
     now = rt.clock.now_ms()
     payout, created = request_payout(rt.store, intent, now)
     return (202 if created else 200), public_view(payout, rt.settings)
+
+
+def _refuse_contract_recipient(settings: Settings, to: Any) -> None:
+    """Tokens sent to a contract of ours (which cannot send them on) are locked forever."""
+    ours = {a.lower() for a in (settings.token_address, settings.anchor_registry_address) if a}
+    if isinstance(to, str) and to.strip().lower() in ours:
+        raise BadRequest(
+            "to is a contract of this service, which could never send the funds on",
+            code="invalid_to",
+            details={"field": "to"},
+        )
 
 
 def cancel_payout(rt: Runtime, pid: str) -> dict[str, Any]:
