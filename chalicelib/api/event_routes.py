@@ -8,6 +8,19 @@ from typing import Any
 
 from chalice import Blueprint, Response
 
+from chalicelib.api.contract import (
+    ADMIN,
+    AMOUNT,
+    CURSOR,
+    ISO_TIME,
+    Op,
+    Param,
+    count,
+    enum,
+    obj,
+    string,
+    text,
+)
 from chalicelib.api.http import admin, json_object, json_response, query_params, route
 from chalicelib.core.errors import BadRequest
 from chalicelib.core.lazy import lazy_module
@@ -18,28 +31,49 @@ events = lazy_module("chalicelib.faucet.events")
 resolve = lazy_module("chalicelib.faucet.resolve")
 
 bp = Blueprint(__name__)
+PAGE_MAX = 100
+MAX_CODES = 500
+MAX_CLAIMS_PER_WALLET = 1_000
+CODES_RESPONSE = {"type": "string", "description": "CSV: code,amount,asset,expires_at"}
 
 
-@route(bp, "/v1/events", methods=["POST"])
+@route(bp, "/v1/events", methods=["POST"], op=Op(
+    "Create an event (its codes pay one amount until it expires)", tag="events", auth=ADMIN,
+    ok=(201,), body=obj(
+        ("name", "amount", "expires_at"), name=text(100), amount=AMOUNT, expires_at=ISO_TIME,
+        max_claims_per_wallet=count(MAX_CLAIMS_PER_WALLET), asset=string(64),
+    ),
+))
 def create_event() -> Response:
     rt = admin(bp.current_request)
     return json_response(201, events.create_event(rt, json_object(bp.current_request)))
 
 
-@route(bp, "/v1/events/{event_id}", methods=["GET"])
+@route(bp, "/v1/events/{event_id}", methods=["GET"], op=Op(
+    "An event and its counts", tag="events", auth=ADMIN,
+))
 def get_event(event_id: str) -> Response:
     rt = admin(bp.current_request)
     return json_response(200, events.get_event(rt, event_id))
 
 
-@route(bp, "/v1/events/{event_id}/disable", methods=["POST"])
+@route(bp, "/v1/events/{event_id}/disable", methods=["POST"], op=Op(
+    "The kill switch: no more claims or codes (idempotent)", tag="events", auth=ADMIN,
+    body=obj(by=text(100)), body_optional=True, errors=(409,),
+))
 def disable_event(event_id: str) -> Response:
     rt = admin(bp.current_request)
     body = json_object(bp.current_request, allow_empty=True)
     return json_response(200, events.disable_event(rt, event_id, body))
 
 
-@route(bp, "/v1/events/{event_id}/codes", methods=["POST"])
+@route(bp, "/v1/events/{event_id}/codes", methods=["POST"], op=Op(
+    "Create a batch of codes (JSON, or CSV with ?format=csv)", tag="events", auth=ADMIN,
+    ok=(201,), errors=(409, 410), query=(Param("format", enum("json", "csv")),),
+    also=(("text/csv", CODES_RESPONSE),),
+    body=obj(("count",), count=count(MAX_CODES),
+             prefix=string(16, pattern=r"^[A-Za-z0-9_-]{1,16}$")),
+))
 def create_codes(event_id: str) -> Response:
     rt = admin(bp.current_request)
     fmt = query_params(bp.current_request).get("format", "json")
@@ -67,20 +101,29 @@ def _csv(created: dict[str, Any]) -> Response:
     )
 
 
-@route(bp, "/v1/events/{event_id}/codes", methods=["GET"])
+@route(bp, "/v1/events/{event_id}/codes", methods=["GET"], op=Op(
+    "An event's codes and their states", tag="events", auth=ADMIN,
+    query=(Param("limit", count(PAGE_MAX)), Param("next", CURSOR)),
+))
 def list_codes(event_id: str) -> Response:
     rt = admin(bp.current_request)
     q = query_params(bp.current_request)
     return json_response(200, codes.list_codes(rt, event_id, q.get("limit"), q.get("next")))
 
 
-@route(bp, "/v1/codes/{code}/revoke", methods=["POST"])
+@route(bp, "/v1/codes/{code}/revoke", methods=["POST"], op=Op(
+    "Revoke an unclaimed code", tag="events", auth=ADMIN, errors=(409,),
+))
 def revoke_code(code: str) -> Response:
     rt = admin(bp.current_request)
     return json_response(200, codes.revoke_code(rt, code))
 
 
-@route(bp, "/v1/admin/claims", methods=["GET"])
+@route(bp, "/v1/admin/claims", methods=["GET"], op=Op(
+    "Claims waiting for a human", tag="admin", auth=ADMIN,
+    query=(Param("status", enum("needs_attention"), required=True),
+           Param("limit", count(PAGE_MAX)), Param("next", CURSOR)),
+))
 def list_claims() -> Response:
     rt = admin(bp.current_request)
     q = query_params(bp.current_request)
@@ -89,7 +132,11 @@ def list_claims() -> Response:
     )
 
 
-@route(bp, "/v1/admin/claims/{code}/resolve", methods=["POST"])
+@route(bp, "/v1/admin/claims/{code}/resolve", methods=["POST"], op=Op(
+    "Resolve an ambiguous claim (paid, or release the code)", tag="admin", auth=ADMIN,
+    errors=(409,),
+    body=obj(("outcome", "by"), outcome=enum("paid", "release"), by=text(100), reason=text(500)),
+))
 def resolve_claim(code: str) -> Response:
     rt = admin(bp.current_request)
     return json_response(200, resolve.resolve_claim(rt, code, json_object(bp.current_request)))

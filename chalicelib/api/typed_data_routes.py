@@ -6,6 +6,7 @@ from types import ModuleType
 
 from chalice import Blueprint, Response
 
+from chalicelib.api.contract import Op, string
 from chalicelib.api.http import json_response, route
 from chalicelib.core.lazy import lazy_module
 from chalicelib.core.runtime import get_runtime
@@ -24,11 +25,14 @@ def _registered() -> ModuleType:
     return signing
 
 
-@route(bp, "/v1/typed-data", methods=["GET"])
+@route(bp, "/v1/typed-data", methods=["GET"], op=Op("Every signed action", tag="signing"))
 def list_actions() -> Response:
     return json_response(200, _registered().catalogue(get_runtime().settings))
 
 
-@route(bp, "/v1/typed-data/{action}", methods=["GET"])
+@route(bp, "/v1/typed-data/{action}", methods=["GET"], op=Op(
+    "An action's EIP-712 domain and types, to sign with a wallet", tag="signing",
+    path={"action": string(64, pattern=r"^[a-z_]+$")},
+))
 def typed_data(action: str) -> Response:
     return json_response(200, _registered().typed_data(get_runtime().settings, action))
