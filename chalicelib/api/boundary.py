@@ -25,34 +25,37 @@ def _regex(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern)
 
 
-def _bad(field: str, message: str) -> BadRequest:
+def _bad(field: str, message: str, schema: Schema | None = None) -> BadRequest:
+    """400 `invalid_<field>` (or the schema's own `x-error-code`), naming the field."""
     name = re.sub(r"[^a-z0-9_]", "_", field.lower().split(".")[0].split("[")[0]) or "field"
-    return BadRequest(f"{field} {message}", code=f"invalid_{name}", details={"field": field})
+    code = (schema or {}).get("x-error-code") or f"invalid_{name}"
+    return BadRequest(f"{field} {message}", code=code, details={"field": field})
 
 
 def check_raw(field: str, raw: str, schema: Schema) -> None:
     """A parameter's raw string against its schema."""
     if not well_formed(raw):
-        raise _bad(field, "is not well-formed text")
+        raise _bad(field, "is not well-formed text", schema)
     if schema.get("type") == "integer":
         lo, hi = schema.get("minimum"), schema.get("maximum")
         if not is_ascii_digits(raw, MAX_INT_DIGITS) or (
             lo is not None and int(raw) < lo) or (hi is not None and int(raw) > hi):
-            raise _bad(field, f"must be an integer from {lo} to {hi}")
+            raise _bad(field, f"must be an integer from {lo} to {hi}", schema)
         return
     _check_string(field, raw, schema)
 
 
 def _check_string(field: str, value: str, schema: Schema) -> None:
     if not well_formed(value):
-        raise _bad(field, "is not well-formed text")
+        raise _bad(field, "is not well-formed text", schema)
     if "enum" in schema and value not in schema["enum"]:
-        raise _bad(field, f"must be one of {', '.join(map(str, schema['enum']))}")
+        raise _bad(field, f"must be one of {', '.join(map(str, schema['enum']))}", schema)
     if len(value) > schema.get("maxLength", len(value)) or len(value) < schema.get("minLength", 0):
-        raise _bad(field, f"must be {schema.get('minLength', 0)}..{schema['maxLength']} characters")
+        size = f"{schema.get('minLength', 0)}..{schema['maxLength']}"
+        raise _bad(field, f"must be {size} characters", schema)
     pattern = schema.get("pattern")
     if pattern and not _regex(pattern).search(value):
-        raise _bad(field, "has characters or a form this field does not take")
+        raise _bad(field, "has characters or a form this field does not take", schema)
 
 
 def check_value(field: str, value: Any, schema: Schema) -> None:
@@ -60,27 +63,27 @@ def check_value(field: str, value: Any, schema: Schema) -> None:
     kind = schema.get("type")
     if kind == "string":
         if not isinstance(value, str):
-            raise _bad(field, "must be a string")
+            raise _bad(field, "must be a string", schema)
         _check_string(field, value, schema)
     elif kind == "integer":
         if isinstance(value, bool) or not isinstance(value, int):
-            raise _bad(field, "must be an integer")
+            raise _bad(field, "must be an integer", schema)
         lo, hi = schema.get("minimum"), schema.get("maximum")
         if (lo is not None and value < lo) or (hi is not None and value > hi):
-            raise _bad(field, f"must be an integer from {lo} to {hi}")
+            raise _bad(field, f"must be an integer from {lo} to {hi}", schema)
     elif kind == "boolean":
         if not isinstance(value, bool):
-            raise _bad(field, "must be true or false")
+            raise _bad(field, "must be true or false", schema)
     elif kind == "array":
         if not isinstance(value, list):
-            raise _bad(field, "must be an array")
+            raise _bad(field, "must be an array", schema)
         if len(value) > schema.get("maxItems", len(value)):
-            raise _bad(field, f"must have at most {schema['maxItems']} items")
+            raise _bad(field, f"must have at most {schema['maxItems']} items", schema)
         for i, item in enumerate(value):
             check_value(f"{field}[{i}]", item, schema.get("items", {}))
     elif kind == "object":
         if not isinstance(value, Mapping):
-            raise _bad(field, "must be an object")
+            raise _bad(field, "must be an object", schema)
         check_properties(value, schema, prefix=f"{field}.")
 
 

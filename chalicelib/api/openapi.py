@@ -11,8 +11,17 @@ import re
 from typing import Any
 
 from chalicelib import VERSION
-from chalicelib.api.contract import ADMIN, APP_KEY, ERROR_REF, REGISTRY, Declared, Op, Schema
-from chalicelib.core.lazy import lazy_module
+from chalicelib.api.contract import (
+    ADMIN,
+    APP_KEY,
+    ERROR_REF,
+    REGISTRY,
+    SIGNED_ACTION_MODULES,
+    Declared,
+    Op,
+    Schema,
+)
+from chalicelib.core.lazy import lazy_module, load
 
 # Statuses every operation may answer; the rest come from the operation's declaration.
 COMMON_ERRORS = (400, 404, 429, 503)
@@ -127,8 +136,8 @@ def _operation_id(entry: Declared) -> str:
 
 def _load_signed_actions() -> None:
     # The flows register their signed actions when their actions modules load.
-    for name in ("chalicelib.bounties.actions", "chalicelib.otc.signatures"):
-        lazy_module(name).__name__  # noqa: B018 - touching the module runs its registrations
+    for name in SIGNED_ACTION_MODULES:
+        load(lazy_module(name))  # loading the module runs its registrations
 
 
 def document() -> dict[str, Any]:
