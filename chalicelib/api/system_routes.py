@@ -6,12 +6,15 @@ from typing import Any
 
 from chalice import Blueprint, Response
 
-from chalicelib.api import openapi
 from chalicelib.api.contract import Op, obj, string
 from chalicelib.api.http import json_response, route
 from chalicelib.core import system
 from chalicelib.core.errors import NotFound
+from chalicelib.core.lazy import lazy_module
 from chalicelib.core.runtime import get_runtime
+
+# Built on the first request for it, not at cold start (see chalicelib/core/lazy.py).
+openapi = lazy_module("chalicelib.api.openapi")
 
 bp = Blueprint(__name__)
 _DOCUMENT: dict[str, Any] | None = None

@@ -9,7 +9,6 @@ import json
 import logging
 import re
 import sys
-import traceback
 from typing import Any
 
 _logger = logging.getLogger("settlekit")
@@ -33,6 +32,8 @@ MAX_TRACEBACK_CHARS = 8_000
 
 def traceback_text(exc: BaseException) -> str:
     """The exception's traceback for the server log, secrets masked, bounded in size."""
+    import traceback  # only on the (rare) unhandled error: not part of every cold start
+
     text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
     return SECRET_TEXT_RE.sub("***", text)[-MAX_TRACEBACK_CHARS:]
 
