@@ -26,6 +26,7 @@ from chalicelib.core.errors import BadRequest, PayloadTooLarge, ServiceError, Se
 from chalicelib.core.log import log, traceback_text
 from chalicelib.core.parse import first_malformed_string
 from chalicelib.core.runtime import Runtime, get_runtime
+from chalicelib.core.settings import SECRET_FIELDS
 
 JSON_HEADERS = {"Content-Type": "application/json"}
 View = Callable[..., Any]
@@ -120,9 +121,19 @@ def _handle(exc: Exception, path: str) -> Response:
         return json_response(500, {"error": "misconfigured", "message": str(exc)})
     # The last line of defence: the server log keeps the traceback (frames and code, never
     # local values); the response carries no trace of it.
-    log("unhandled_error", logging.ERROR, path=path, error=type(exc).__name__,
-        traceback=traceback_text(exc))
+    log("unhandled_error", level=logging.ERROR, path=path, error=type(exc).__name__,
+        traceback=traceback_text(exc, _configured_secrets()))
     return json_response(500, {"error": "internal_error", "message": "an internal error occurred"})
+
+
+def _configured_secrets() -> list[str]:
+    """This deployment's secret values, to mask wherever they would appear in a log."""
+    try:
+        settings = get_runtime().settings
+    except Exception:  # noqa: BLE001 - no settings, nothing configured to mask
+        return []
+    values = (getattr(settings, name, None) for name in SECRET_FIELDS)
+    return [v for v in values if isinstance(v, str) and v]
 
 
 def route(

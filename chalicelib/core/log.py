@@ -30,11 +30,16 @@ SECRET_TEXT_RE = re.compile(
 MAX_TRACEBACK_CHARS = 8_000
 
 
-def traceback_text(exc: BaseException) -> str:
-    """The exception's traceback for the server log, secrets masked, bounded in size."""
+def traceback_text(exc: BaseException, secrets: list[str] | None = None) -> str:
+    """The exception's traceback for the server log, secrets masked, bounded in size.
+
+    Masked: anything shaped like a key or token, and each of `secrets` (configured values).
+    """
     import traceback  # only on the (rare) unhandled error: not part of every cold start
 
     text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    for secret in secrets or []:
+        text = text.replace(secret, "***")
     return SECRET_TEXT_RE.sub("***", text)[-MAX_TRACEBACK_CHARS:]
 
 
