@@ -67,16 +67,18 @@ INTEGER = {"type": "integer"}
 BOOLEAN = {"type": "boolean"}
 # Money: a decimal string of base units and decimals (DESIGN rule 8); core.money.parse_amount.
 AMOUNT = string(160, pattern=r"^(0|[1-9][0-9]*)(\.[0-9]+)?$",
-                description="decimal string, e.g. \"1.5\"; never a JSON number")
-ADDRESS = string(42, pattern=r"^0x[0-9a-fA-F]{40}$", min_len=42, description="EVM address")
+                description="decimal string, e.g. \"1.5\"; never a JSON number",
+                **{"x-error-code": "invalid_amount"})
+ADDRESS = string(42, pattern=r"^0x[0-9a-fA-F]{40}$", min_len=42, description="EVM address",
+                 **{"x-error-code": "invalid_address"})
 HASH32 = string(66, pattern=r"^0x[0-9a-fA-F]{64}$", min_len=66)
 ISO_TIME = string(40, description="ISO-8601 time with a zone, e.g. 2026-10-01T18:00:00Z")
 CURSOR = string(
     2048, pattern=r"^[A-Za-z0-9_=-]+$", description="opaque: the previous page's `next`",
     **{"x-error-code": "invalid_cursor"},
 )
-# Path ids: what any of our ids can look like, bounded; the flow answers 404 for the rest.
-PATH_ID = string(200, pattern=r"^[A-Za-z0-9_.:~-]+$")
+# Path ids: bounded, well-formed text; the flow answers 404 for an id of no known shape.
+PATH_ID = string(200, pattern=TEXT_PATTERN)
 ANY_OBJECT: Schema = {"type": "object"}
 ERROR_REF = {"$ref": "#/components/schemas/Error"}
 # Each flow with signed actions registers them (core/signing.py) when this module loads.
