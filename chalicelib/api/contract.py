@@ -69,7 +69,8 @@ BOOLEAN = {"type": "boolean"}
 AMOUNT = string(160, pattern=r"^(0|[1-9][0-9]*)(\.[0-9]+)?$",
                 description="decimal string, e.g. \"1.5\"; never a JSON number",
                 **{"x-error-code": "invalid_amount"})
-ADDRESS = string(42, pattern=r"^0x[0-9a-fA-F]{40}$", min_len=42, description="EVM address",
+# An EVM address; surrounding spaces are ignored (the flows trim them).
+ADDRESS = string(64, pattern=r"^\s*0x[0-9a-fA-F]{40}\s*$", min_len=42, description="EVM address",
                  **{"x-error-code": "invalid_address"})
 HASH32 = string(66, pattern=r"^0x[0-9a-fA-F]{64}$", min_len=66)
 ISO_TIME = string(40, description="ISO-8601 time with a zone, e.g. 2026-10-01T18:00:00Z")

@@ -14,7 +14,8 @@ claims = lazy_module("chalicelib.faucet.claims")
 drips = lazy_module("chalicelib.faucet.drips")
 
 bp = Blueprint(__name__)
-CODE = string(64, description="a claim code, e.g. DENVER-7Q2M")
+CODE = string(64, description="a claim code, e.g. DENVER-7Q2M",
+              **{"x-error-code": "invalid_code_format"})
 
 
 @route(bp, "/v1/faucet/drip", methods=["POST"], op=Op(
