@@ -28,6 +28,7 @@ from chalicelib.bounties.model import (
 )
 from chalicelib.bounties.signed import require_poster, verify_request
 from chalicelib.bounties.status import Facts, Timing, can_pay, pay_condition, status_of
+from chalicelib.bounties.webhook_events import payment_recorded_op
 from chalicelib.core import failpoints
 from chalicelib.core.clock import iso
 from chalicelib.core.errors import Conflict, Unprocessable
@@ -149,6 +150,7 @@ def pay_ops(
         tx_guard_op(payment.tx_hash, f"bounty:{bid}:{sid}", now),
         replay_guard_op(signed, now, ref=sid),
         *index.move_ops(before, after, bid),
+        payment_recorded_op(bounty, winner, payment.tx_hash, payment.amount, now),
     ]
 
 

@@ -26,6 +26,7 @@ from chalicelib.core.outbox.model import (
     public_view,
     queue,
 )
+from chalicelib.core.outbox.webhook_events import payout_event_op
 from chalicelib.core.runtime import Runtime
 from chalicelib.core.store import (
     ConditionFailed,
@@ -143,6 +144,7 @@ def _fail_unsent(rt: Runtime, payout: Item, now: int) -> dict[str, Any]:
             name="payout",
         ),
         put_op(finalize_marker(payout, FAILED, now), name="finalize"),
+        payout_event_op(rt.settings, payout | changes, now),
     ]
     try:
         rt.store.transact(ops)
