@@ -205,7 +205,8 @@ def test_production_settings_refuse_private_destinations_at_registration_and_del
     prod = Runtime(load_settings({"TABLE_NAME": moto_store.table, "STAGE": "prod"}),
                    clock=clock, dynamodb_client=moto_store.client)
     jobs.register_webhook_events()
-    for url in (receiver.url, f"https://127.0.0.1:{receiver.port}/", "https://10.0.0.8/h",
+    for url in (receiver.url, "http://example.com/h", f"https://127.0.0.1:{receiver.port}/",
+                "https://10.0.0.8/h",
                 "https://[::1]/h", "https://169.254.169.254/latest", "https://localhost/h"):
         with pytest.raises(Exception) as info:
             endpoints.register(prod, ADMIN, {"url": url, "events": ["drip.paid"]})
