@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -39,9 +40,8 @@ class Receiver:
                 # The tests' clock is fixed: judge freshness against the sender's own stamp.
                 ok = signature.verify(receiver.secret, header, body, now=stamp)
                 payload = json.loads(body)
-                receiver.requests.append(
-                    {"payload": payload, "headers": dict(self.headers), "verified": ok}
-                )
+                receiver.requests.append({"payload": payload, "headers": dict(self.headers),
+                                          "verified": ok, "at": time.time()})
                 if not ok:
                     receiver.bad_signatures += 1
                 else:

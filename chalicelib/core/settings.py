@@ -19,6 +19,11 @@ KEY_RE = re.compile(r"^(0x)?[0-9a-fA-F]{64}$")
 SECRET_FIELDS = {"signer_private_key", "admin_token"}
 
 
+def derived_salt(stage: str, table_name: str) -> str:
+    """The deployment salt when none is set: each stage and table (deployment) gets its own."""
+    return "0x" + hashlib.sha256(f"settlekit-deployment:{stage}:{table_name}".encode()).hexdigest()
+
+
 @dataclass(frozen=True)
 class Settings:
     stage: str = "local"
@@ -69,7 +74,7 @@ class Settings:
     signing_version: str = "1"
     # EIP-712 domain salt (0x + 32 bytes hex): binds signatures to this deployment, so one made
     # for staging is refused by production on the same chain. Public (GET /v1/typed-data).
-    deployment_salt: str = "0x" + "00" * 32
+    deployment_salt: str = derived_salt("local", "settlekit-local")
     # OTC: pairs as JSON (see chalicelib/otc/pairs.py); empty means the built-in defaults.
     otc_pairs: str | None = None
     # How long a matched external-pair order waits for the seller's confirm before refunding.
@@ -170,8 +175,7 @@ def _deployment_salt(env: Mapping[str, str], stage: str, table_name: str) -> str
     """DEPLOYMENT_SALT, or one derived from the stage and table (which differ per deployment)."""
     raw = _text(env, "DEPLOYMENT_SALT", None)
     if raw is None:
-        seed = f"settlekit-deployment:{stage}:{table_name}".encode()
-        return "0x" + hashlib.sha256(seed).hexdigest()
+        return derived_salt(stage, table_name)
     if not SALT_RE.match(raw):
         raise SettingsError("DEPLOYMENT_SALT must be 0x followed by 64 hex digits (32 bytes)")
     return raw.lower()
