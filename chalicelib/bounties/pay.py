@@ -94,6 +94,7 @@ def record_payment(rt: Runtime, bounty_id: str, body: dict[str, Any]) -> dict[st
             asset=bounty["asset"],
             min_amount=int(bounty["per_winner"]),
             not_before_ms=int(winner["accepted_at"]) - PAID_BEFORE_ACCEPT_MS,
+            decimals=int(bounty["decimals"]),
         ),
         rt.settings.confirmations,
     )
