@@ -187,7 +187,7 @@ def test_seq_is_strictly_increasing_across_apps(
         ({"conversation_id": "x" * 201}, "invalid_conversation_id"),
         ({"sender": 42}, "invalid_sender"),
         ({"sender": "bad\nname"}, "invalid_sender"),
-        ({"extra": "field"}, "unknown_fields"),
+        ({"extra": "field"}, "unknown_field"),
     ],
 )
 def test_bad_input_is_a_400_that_records_nothing(
