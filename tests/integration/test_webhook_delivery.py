@@ -215,3 +215,18 @@ def test_production_settings_refuse_private_destinations_at_registration_and_del
     outcome = transport.post(f"https://localhost:{receiver.port}/h", b"{}", {}, dev=False)
     assert outcome.status is None and "private" in (outcome.error or "")
     assert receiver.requests == []
+
+
+def test_a_disabled_endpoint_receives_nothing_until_enabled_then_everything_in_order(
+    rt: Runtime, receiver: Receiver
+) -> None:
+    endpoint_id = subscribe(rt, receiver, ALL_TYPES)
+    endpoints.set_status(rt, ADMIN, endpoint_id, endpoints.DISABLED)
+    commit_events(rt)
+    run(rt)
+    assert receiver.requests == []
+    endpoints.set_status(rt, ADMIN, endpoint_id, endpoints.ACTIVE)
+    run(rt)
+    sent = [r["payload"] for r in receiver.requests]
+    assert len(sent) == len(ALL_TYPES) + 1 and receiver.bad_signatures == 0
+    assert [p["created_at"] for p in sent] == sorted(p["created_at"] for p in sent)

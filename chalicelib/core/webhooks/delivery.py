@@ -20,7 +20,7 @@ from boto3.dynamodb.conditions import Attr
 from chalicelib.core import failpoints
 from chalicelib.core.clock import iso
 from chalicelib.core.errors import BadRequest, NotFound
-from chalicelib.core.leases import LeaseHeld, acquire
+from chalicelib.core.leases import Lease, LeaseHeld, LeaseLost, acquire
 from chalicelib.core.log import alert, log
 from chalicelib.core.runtime import Runtime
 from chalicelib.core.store import ConditionFailed, Item, Key, key
@@ -202,19 +202,23 @@ def note_endpoint(rt: Runtime, endpoint: Item, ok: bool) -> None:
         pass  # deleted meanwhile, or another worker marked it first (and alerted)
 
 
-def deliver_endpoint(rt: Runtime, endpoint: Item, deadline_ms: int) -> Counter[str]:
+def deliver_endpoint(
+    rt: Runtime, lease: Lease, endpoint: Item, deadline_ms: int
+) -> Counter[str]:
     """Deliver this endpoint's due events in order; stop at the first one not yet due or failed."""
     counts: Counter[str] = Counter()
     while True:
         page, _ = rt.store.query_work(queue_of(endpoint["id"]), limit=QUEUE_PAGE)
-        if not page:
-            return counts
+        attempted = False
         for entry in page:
             if rt.clock.now_ms() + rt.settings.job_margin_ms >= deadline_ms:
                 return counts
+            if lease.remaining_ms() < rt.settings.lease_ttl_ms // 2:
+                lease.renew(rt.settings.lease_ttl_ms)  # LeaseLost stops this run: order holds
             delivery = rt.store.get(entry["pk"], entry["sk"])
             if delivery is None or delivery["status"] != PENDING:
-                continue
+                continue  # the index lags the item (eventually consistent): already done
+            attempted = True
             if int(delivery.get("next_attempt_at", 0)) > rt.clock.now_ms():
                 counts["waiting"] += 1
                 return counts  # later events wait behind it: order per endpoint is kept
@@ -225,6 +229,8 @@ def deliver_endpoint(rt: Runtime, endpoint: Item, deadline_ms: int) -> Counter[s
             counts[status] += 1
             if status == PENDING:
                 return counts
+        if not attempted:
+            return counts  # nothing left but entries the index has not dropped yet
 
 
 def run_delivery(rt: Runtime, deadline_ms: int) -> dict[str, Any]:
@@ -234,12 +240,15 @@ def run_delivery(rt: Runtime, deadline_ms: int) -> dict[str, Any]:
     except LeaseHeld:
         return {"skipped": "lease_held"}
     try:
+        # Disabled endpoints get their events queued too: enabling one resumes where it paused.
         targets = endpoints.list_endpoints(rt)
-        counts = fan_out_pass(rt, deadline_ms, [t for t in targets if t["status"] == "active"])
+        counts = fan_out_pass(rt, deadline_ms, targets)
         for endpoint in targets:
             if endpoint["status"] != endpoints.ACTIVE:
-                continue  # a disabled endpoint's queue waits for it to be enabled again
-            counts.update(deliver_endpoint(rt, endpoint, deadline_ms))
+                continue
+            counts.update(deliver_endpoint(rt, lease, endpoint, deadline_ms))
+    except LeaseLost:
+        counts = Counter({"stopped": 1})  # another run took over; it keeps the order
     finally:
         lease.release()
     return dict(counts)
