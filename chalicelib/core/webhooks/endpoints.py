@@ -30,6 +30,7 @@ ACTIVE = "active"
 DISABLED = "disabled"
 MAX_URL = 2048
 MAX_DESCRIPTION = 200
+# Per owner (the admin, each app): enough for any integration, and a bound on fan-out work.
 MAX_ENDPOINTS = 50
 # After a rotation the old secret still signs (a second v1=) for a day, so receivers can switch.
 ROTATION_GRACE_MS = 24 * 3600 * 1000
@@ -124,9 +125,8 @@ def register(rt: Runtime, owner: str, body: Mapping[str, Any]) -> dict[str, Any]
     url = _url(rt.settings, body.get("url"))
     events = _events(owner, body.get("events"))
     description = _description(body.get("description"))
-    existing, _ = rt.store.query(ENDPOINTS_PK, limit=MAX_ENDPOINTS + 1)
-    if len(existing) >= MAX_ENDPOINTS:
-        raise BadRequest(f"at most {MAX_ENDPOINTS} endpoints", code="too_many_endpoints")
+    if sum(1 for e in list_endpoints(rt) if e["owner"] == owner) >= MAX_ENDPOINTS:
+        raise BadRequest(f"at most {MAX_ENDPOINTS} endpoints each", code="too_many_endpoints")
     now = rt.clock.now_ms()
     endpoint_id = "we_" + secrets.token_hex(12)
     secret = new_secret()
@@ -150,8 +150,14 @@ def register(rt: Runtime, owner: str, body: Mapping[str, Any]) -> dict[str, Any]
 
 
 def list_endpoints(rt: Runtime) -> list[Item]:
-    items, _ = rt.store.query(ENDPOINTS_PK, limit=MAX_ENDPOINTS + 1, consistent=True)
-    return items
+    """Every endpoint (one partition, read page by page)."""
+    found: list[Item] = []
+    cursor = None
+    while True:
+        items, cursor = rt.store.query(ENDPOINTS_PK, limit=100, cursor=cursor, consistent=True)
+        found += items
+        if cursor is None:
+            return found
 
 
 def owned(rt: Runtime, owner: str, endpoint_id: str) -> Item:
