@@ -12,7 +12,7 @@ from chalicelib.core.runtime import Runtime, get_runtime
 
 apps = lazy_module("chalicelib.anchoring.apps")
 endpoints = lazy_module("chalicelib.core.webhooks.endpoints")
-delivery = lazy_module("chalicelib.core.webhooks.delivery")
+deliveries = lazy_module("chalicelib.core.webhooks.deliveries")
 jobs = lazy_module("chalicelib.jobs")
 
 bp = Blueprint(__name__)
@@ -74,11 +74,11 @@ def rotate(endpoint_id: str) -> Response:
 
 
 @route(bp, "/v1/admin/webhooks/{endpoint_id}/deliveries", methods=["GET"])
-def deliveries(endpoint_id: str) -> Response:
+def list_deliveries(endpoint_id: str) -> Response:
     rt, owner = _caller(bp.current_request)
     q = query_params(bp.current_request)
     return json_response(
-        200, delivery.deliveries(rt, owner, endpoint_id, q.get("limit"), q.get("next"))
+        200, deliveries.deliveries(rt, owner, endpoint_id, q.get("limit"), q.get("next"))
     )
 
 
@@ -86,4 +86,4 @@ def deliveries(endpoint_id: str) -> Response:
        methods=["POST"])
 def redeliver(endpoint_id: str, delivery_id: str) -> Response:
     rt, owner = _caller(bp.current_request)
-    return json_response(202, delivery.redeliver(rt, owner, endpoint_id, delivery_id))
+    return json_response(202, deliveries.redeliver(rt, owner, endpoint_id, delivery_id))
