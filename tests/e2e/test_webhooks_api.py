@@ -55,6 +55,9 @@ def test_the_admin_registers_an_endpoint_and_sees_its_secret_only_once(
     ("payload", "code"),
     [
         ({"url": "ftp://x/h", "events": ["claim.paid"]}, "invalid_url"),
+        ({"url": "http://127.0.0.1:99999/h", "events": ["claim.paid"]}, "invalid_url"),
+        ({"url": "http://[::1/h", "events": ["claim.paid"]}, "invalid_url"),
+        ({"url": "http://user:pw@127.0.0.1:1/h", "events": ["claim.paid"]}, "invalid_url"),
         ({"url": "http://127.0.0.1:1/h", "events": []}, "invalid_events"),
         ({"url": "http://127.0.0.1:1/h", "events": ["claim.nope"]}, "invalid_events"),
         ({"url": "http://127.0.0.1:1/h", "events": ["claim.paid"], "secret": "x"},

@@ -39,7 +39,11 @@ class Outcome:
 
 def check_url(url: str, *, dev: bool) -> tuple[str, int, str, bool]:
     """(host, port, path, tls) of an allowed URL; DestinationRefused otherwise."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        port_given = parts.port  # ValueError for a port that is not 0-65535
+    except ValueError:
+        raise DestinationRefused("the URL is malformed") from None
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise DestinationRefused("the URL must be http(s)://host/...")
     if parts.scheme != "https" and not dev:
@@ -47,7 +51,7 @@ def check_url(url: str, *, dev: bool) -> tuple[str, int, str, bool]:
     if parts.username or parts.password:
         raise DestinationRefused("the URL must not carry credentials")
     tls = parts.scheme == "https"
-    port = parts.port or (443 if tls else 80)
+    port = port_given or (443 if tls else 80)
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     return parts.hostname, port, path, tls
 
