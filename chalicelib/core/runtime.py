@@ -11,8 +11,9 @@ import threading
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from chalicelib.core import parameters
 from chalicelib.core.clock import Clock
-from chalicelib.core.settings import Settings, load_settings
+from chalicelib.core.settings import Settings
 from chalicelib.core.store import DynamoStore
 
 if TYPE_CHECKING:
@@ -120,7 +121,7 @@ def get_runtime() -> Runtime:
     global _current
     with _current_lock:
         if _current is None:
-            _current = Runtime(load_settings())
+            _current = Runtime(parameters.load())
         return _current
 
 
