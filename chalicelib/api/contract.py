@@ -75,7 +75,7 @@ ADDRESS = string(64, pattern=r"^\s*0x[0-9a-fA-F]{40}\s*$", min_len=42, descripti
 HASH32 = string(66, pattern=r"^0x[0-9a-fA-F]{64}$", min_len=66)
 ISO_TIME = string(40, description="ISO-8601 time with a zone, e.g. 2026-10-01T18:00:00Z")
 CURSOR = string(
-    2048, pattern=r"^[A-Za-z0-9_=-]+$", description="opaque: the previous page's `next`",
+    2048, pattern=r"^[A-Za-z0-9_=~-]+$", description="opaque: the previous page's `next`",
     **{"x-error-code": "invalid_cursor"},
 )
 # Path ids: bounded, well-formed text; the flow answers 404 for an id of no known shape.
@@ -111,7 +111,7 @@ class Op:
     summary: str
     tag: str
     ok: tuple[int, ...] = (200,)
-    auth: str | None = None
+    auth: str | tuple[str, ...] | None = None
     query: tuple[Param, ...] = ()
     path: dict[str, Schema] = field(default_factory=dict)
     headers: tuple[Param, ...] = ()
@@ -124,6 +124,13 @@ class Op:
     # Other media types a success may come in (e.g. CSV), each with its schema.
     also: tuple[tuple[str, Schema], ...] = ()
     description: str = ""
+
+    @property
+    def schemes(self) -> tuple[str, ...]:
+        """The security schemes, any one of which is enough."""
+        if self.auth is None:
+            return ()
+        return self.auth if isinstance(self.auth, tuple) else (self.auth,)
 
     def path_schema(self, name: str) -> Schema:
         return self.path.get(name, PATH_ID)

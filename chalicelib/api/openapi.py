@@ -125,7 +125,7 @@ def _operation(entry: Declared) -> dict[str, Any]:
         schema = _signed_body(op.signed) if op.signed else op.body
         out["requestBody"] = {"required": not op.body_optional,
                               "content": {"application/json": {"schema": schema}}}
-    out["security"] = [{op.auth: []}] if op.auth else []
+    out["security"] = [{scheme: []} for scheme in op.schemes]
     return out
 
 

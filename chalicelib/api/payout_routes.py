@@ -39,8 +39,8 @@ def get_payout(payout_id: str) -> Response:
 
 
 @route(bp, "/v1/admin/payouts", methods=["GET"], op=Op(
-    "Payouts in one status, oldest first", tag="admin", auth=ADMIN,
-    query=(Param("status", enum(*PAYOUT_STATUSES), required=True),
+    "Payouts, oldest first: of one status, or of every status in turn", tag="admin",
+    auth=ADMIN, query=(Param("status", enum(*PAYOUT_STATUSES)),
            Param("limit", count(PAGE_MAX)), Param("next", CURSOR)),
 ))
 def list_payouts() -> Response:

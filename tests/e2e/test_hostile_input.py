@@ -52,7 +52,7 @@ LIMIT_ROUTES = [
     ("/v1/orders?limit=", False),
     ("/v1/orderbook?pair=SKT/ETH&depth=", False),
     ("/v1/trades?pair=SKT/ETH&limit=", False),
-    ("/v1/admin/payouts?status=requested&limit=", True),
+    ("/v1/admin/payouts?limit=", True),
     ("/v1/admin/anchors?limit=", True),
     ("/v1/admin/claims?status=needs_attention&limit=", True),
 ]
