@@ -39,7 +39,7 @@ from chalicelib.core.settings import load_settings
 from tests.e2e.test_faucet_drips import ADMIN_TOKEN, BASE_ENV
 
 BASE_URL = "http://settlekit.test"
-MAX_EXAMPLES = int(os.environ.get("SETTLEKIT_FUZZ_EXAMPLES", "12"))
+MAX_EXAMPLES = int(os.environ.get("SETTLEKIT_FUZZ_EXAMPLES", "8"))
 CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance]
 STATS: dict[str, int] = {"requests": 0, "server_errors": 0}
 
