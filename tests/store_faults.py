@@ -46,6 +46,7 @@ class FaultyClient:
         self._lock = threading.Lock()
         self.writes = 0
         self.faults = 0
+        self.active = True  # off: a plain client (a test's setup)
         if methods is not None:
             self.methods = methods
 
@@ -55,6 +56,8 @@ class FaultyClient:
             return real
 
         def write(**request: Any) -> Any:
+            if not self.active:
+                return real(**request)
             with self._lock:
                 self.writes += 1
                 due = self._due(self.writes)
