@@ -60,13 +60,13 @@ def record_drip(
             return _replay(rt, who, made, subjects), True
     intent = make_intent(f"drip:{drip_id}", asset, wallet, amount, DRIP_OWNER, drip_id)
     with who.unresolved():
-        return _drip(rt, who, drip_id, intent, subjects, decimals), False
+        return _drip(rt, who, drip_id, intent, subjects, decimals)
 
 
 def _drip(
     rt: Runtime, who: RequestIdentity, drip_id: str, intent: Any, subjects: list[Subject],
     decimals: int,
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], bool]:
     settings = rt.settings
     limit = settings.drip_max_requests
     window_ms = settings.drip_window_seconds * 1000
@@ -108,13 +108,13 @@ def _drip(
                 # This drip exists already: a concurrent request with the same key made it.
                 current = made.item or rt.store.get(**drip_key(drip_id))
                 if current is not None:
-                    return _replay(rt, who, current, subjects)
+                    return _replay(rt, who, current, subjects), True
             if any(exc.failed(s.op_name) for s in subjects):
                 continue  # a concurrent drip took that slot: read again
             raise
         log("drip_requested", drip_id=drip_id, payout_id=intent.id, wallet=intent.to)
         after = [s.taken(i, now + window_ms) for s, i in zip(slots, picks, strict=True)]
-        return _view(rt, record, decimals, max(s.next_free_at(limit, now) for s in after))
+        return _view(rt, record, decimals, max(s.next_free_at(limit, now) for s in after)), False
     raise DependencyUnavailable("the faucet is busy, try again")
 
 

@@ -133,19 +133,19 @@ def test_an_event_with_a_lost_answer_is_created_once_and_answered_201(
     assert [e["id"]["S"] for e in events] == [resp.json_body["id"]]
 
 
-def test_a_code_batch_with_lost_answers_creates_each_code_once_and_returns_all_500(
+def test_a_code_batch_with_lost_answers_creates_each_code_once_and_returns_them_all(
     make_faulty: Callable[..., tuple[Api, FaultyClient]], fault: str
 ) -> None:
     api, faulty = make_faulty(fault)
     event = new_event(api)
     faulty.active = True
-    resp = admin_post(api, f"/v1/events/{event['id']}/codes", {"count": 500})
+    resp = admin_post(api, f"/v1/events/{event['id']}/codes", {"count": 200})
     assert resp.status_code == 201, resp.json_body
     codes = resp.json_body["codes"]
-    assert len(codes) == len(set(codes)) == 500
+    assert len(codes) == len(set(codes)) == 200  # three transactions
     assert sorted(c["code"]["S"] for c in stored(api, "code#")) == sorted(codes)
     available = api.get(f"/v1/events/{event['id']}", admin=True).json_body["counts"]["available"]
-    assert available == 500  # the counters moved once per code too
+    assert available == 200  # the counters moved once per code too
 
 
 def test_a_claim_with_a_lost_answer_makes_one_claim_and_one_payout(
