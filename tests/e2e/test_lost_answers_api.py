@@ -203,3 +203,49 @@ def test_an_app_with_a_lost_answer_is_created_once(
     assert [a["app_id"]["S"] for a in apps] == [resp.json_body["app_id"]]
 
 
+
+
+# -- Idempotency-Key across requests ------------------------------------------------------------
+
+
+def test_a_repeat_with_the_same_key_answers_the_first_result_on_every_creating_route(
+    make_faulty: Callable[..., tuple[Api, FaultyClient]],
+) -> None:
+    api, _ = make_faulty("lost_timeout")
+    event_body = {"name": "Summit", "amount": "5", "expires_at": iso(api.clock.now_ms() + DAY_MS)}
+    payout_body = {"to": WALLETS[2], "amount": "1"}
+    for path, body, ok, admin in [
+        ("/v1/faucet/drip", {"wallet": WALLETS[0]}, 202, False),
+        ("/v1/events", event_body, 201, True),
+        ("/v1/admin/payouts", payout_body, 202, True),
+    ]:
+        headers = {"Idempotency-Key": f"key-for-{path}"}
+        first = api.post(path, body, admin=admin, headers=headers)
+        assert first.status_code == ok and "Idempotent-Replayed" not in first.headers, path
+        again = api.post(path, body, admin=admin, headers=headers)
+        assert again.status_code in (ok, 200), (path, again.json_body)
+        assert again.headers["Idempotent-Replayed"] == "true"
+        assert again.json_body == first.json_body or again.json_body["id"] == first.json_body["id"]
+        other = api.post(path, {**body, "amount": "2"} if "amount" in body
+                         else {"wallet": WALLETS[1]}, admin=admin, headers=headers)
+        assert other.status_code == 409, (path, other.json_body)
+        assert other.json_body["error"] == "idempotency_key_conflict"
+    assert len(stored(api, "drip#")) == 1
+    assert len([e for e in stored(api, "event#") if e["sk"]["S"] == "event"]) == 1
+    assert len(stored(api, "payout#")) == 2  # the drip's and the admin payout
+
+
+def test_an_unconfirmed_drip_without_a_key_says_a_blind_retry_is_not_safe(
+    make_faulty: Callable[..., tuple[Api, FaultyClient]],
+) -> None:
+    from tests.integration.test_store_outcomes import Unreadable
+
+    api, _ = make_faulty("lost_timeout")
+    unreadable = Unreadable(api.rt.store.client, every(1))
+    api.rt.store.client = api.rt.store.write_client = unreadable
+    resp = api.post("/v1/faucet/drip", {"wallet": WALLETS[0]})
+    assert resp.status_code == 503 and resp.json_body["error"] == "write_outcome_unknown"
+    assert resp.json_body["details"]["retry_safe"] is False
+    assert "Idempotency-Key" in resp.json_body["message"]
+    keyed = api.post("/v1/faucet/drip", {"wallet": WALLETS[1]}, headers={"Idempotency-Key": "k"})
+    assert keyed.status_code == 503 and keyed.json_body["details"]["retry_safe"] is True
