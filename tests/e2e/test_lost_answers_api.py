@@ -249,3 +249,50 @@ def test_an_unconfirmed_drip_without_a_key_says_a_blind_retry_is_not_safe(
     assert "Idempotency-Key" in resp.json_body["message"]
     keyed = api.post("/v1/faucet/drip", {"wallet": WALLETS[1]}, headers={"Idempotency-Key": "k"})
     assert keyed.status_code == 503 and keyed.json_body["details"]["retry_safe"] is True
+
+
+# -- errors by cause (issue 10, item 5) ---------------------------------------------------------
+
+CLAIM_ITEMS = ["blocked check", "event counter", "code", "claim", "wallet allowance", "intent"]
+
+
+@pytest.mark.parametrize("reason", ["ThrottlingError", "TransactionConflict", "ValidationError",
+                                    "ProvisionedThroughputExceeded"])
+@pytest.mark.parametrize("index", range(len(CLAIM_ITEMS)), ids=CLAIM_ITEMS)
+def test_a_claim_cancelled_for_any_reason_but_a_condition_is_a_503_never_a_lost_race(
+    moto_client: Any, clock: FixedClock, reason: str, index: int
+) -> None:
+    from tests.store_faults import Cancelled
+
+    faulty = Cancelled(moto_client, reason, index=index, due=every(1))
+    faulty.active = False
+    rt = Runtime(load_settings(BASE_ENV), clock=clock, dynamodb_client=faulty)
+    set_runtime(rt)
+    try:
+        api = Api(Client(app.app), rt, clock)
+        event = new_event(api)
+        code = admin_post(api, f"/v1/events/{event['id']}/codes", {"count": 1}).json_body["codes"]
+        faulty.active = True
+        resp = api.post("/v1/claims", {"code": code[0], "wallet": WALLETS[0]})
+        # Not claim_conflict, event_disabled, wallet_claim_limit or too_many_invalid_codes.
+        assert resp.status_code == 503, resp.json_body
+        assert resp.json_body["error"] == "store_unavailable"
+        assert resp.json_body["details"] == {"retry_safe": True, "reasons": [reason]}
+        assert resp.headers["Retry-After"] == "1"
+        faulty.active = False
+        assert api.post("/v1/claims", {"code": code[0], "wallet": WALLETS[0]}).status_code == 202
+    finally:
+        set_runtime(None)
+
+
+def test_a_drip_throttled_on_its_slot_is_a_503_not_a_429(
+    make_faulty: Callable[..., tuple[Api, FaultyClient]], moto_client: Any,
+) -> None:
+    from tests.store_faults import Cancelled
+
+    api, _ = make_faulty("lost_timeout")
+    throttled = Cancelled(moto_client, "ThrottlingError", index=0, due=every(1))
+    api.rt.store.write_client = throttled
+    resp = api.post("/v1/faucet/drip", {"wallet": WALLETS[0]})
+    assert resp.status_code == 503 and resp.json_body["error"] == "store_unavailable"
+    assert stored(api, "drip#") == []
