@@ -558,7 +558,9 @@ class DynamoStore:
             except BotoCoreError as exc:
                 if method in WRITE_METHODS:
                     raise WriteUnresolved("the store did not confirm the write") from exc
-                raise StoreUnavailable("the store cannot be reached") from exc
+                raise DependencyUnavailable(
+                    "the store cannot be reached", details={"retry_safe": True}
+                ) from exc
         raise AssertionError("unreachable")
 
     def _write(self, method: str, **request: Any) -> dict[str, Any]:
