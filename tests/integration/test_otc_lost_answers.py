@@ -118,3 +118,36 @@ def test_otc_requests_with_lost_answers_record_once_and_pay_once(
     assert after[BOB][1] - before[BOB][1] == 110 * UNIT
     assert after[CAROL][1] == before[CAROL][1]
     assert after[ALICE][1] - before[ALICE][1] == -110 * UNIT
+
+
+def test_an_admin_refund_with_a_lost_answer_refunds_once(
+    otc_api: Any, faulty_rt: tuple[Runtime, FaultyClient], w3: Any, token_address: str
+) -> None:
+    from local import bootstrap
+    from tests.integration.test_payout_engine import ADMIN
+
+    rt, faulty = faulty_rt
+    faulty.active = False
+    before = balances(w3, token_address, ALICE, BOB)
+    dep = send(w3, rt, ALICE, token_address, 40 * UNIT)
+    oid = create(otc_api, rt, ALICE, dep.tx, pair="SKT/BTC", amount="40",
+                 price="0.00001").json_body["id"]
+    match(otc_api, rt, oid, BOB)
+    pause = bootstrap.token(w3, token_address).functions.set_paused
+    w3.eth.wait_for_transaction_receipt(pause(True).transact({"from": w3.eth.accounts[0]}))
+    assert confirm(otc_api, rt, oid, ALICE).status_code == 202
+    run_until_settled(rt, w3)  # the base payout reverts: the order waits for the admin
+    assert order_of(rt, oid)["status"] == "settlement_recovery"
+    w3.eth.wait_for_transaction_receipt(pause(False).transact({"from": w3.eth.accounts[0]}))
+    paid_before = len(payouts(rt))
+
+    faulty.active = True
+    refunded = otc_api.http.post(f"/v1/admin/otc/orders/{oid}/refund", headers=ADMIN)
+    assert refunded.status_code == 202, refunded.json_body
+    assert list(refunded.json_body["payouts"]) == ["refund_maker"]
+    assert len(payouts(rt)) == paid_before + 1
+    faulty.active = False
+    run_until_settled(rt, w3)
+    assert order_of(rt, oid)["status"] == "cancelled"
+    after = balances(w3, token_address, ALICE, BOB)
+    assert after[ALICE][1] == before[ALICE][1] and after[BOB][1] == before[BOB][1]
