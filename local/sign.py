@@ -7,6 +7,10 @@ Fetches `{domain, types, primaryType}` from `GET /v1/typed-data/{action}` of the
 (`--api`, default http://127.0.0.1:$API_PORT), adds `deadline` (now + `--ttl` seconds) and the
 path id (`--id`, e.g. the bounty id), signs the EIP-712 message with eth_account and prints the
 JSON body to POST (the fields, `deadline` and `signature`; never the key).
+
+Any failure (unknown action, malformed JSON, API unreachable, bad key, a field the action does
+not take) prints one line on stderr, nothing on stdout, and exits with status 2, so
+`curl -d "$(python -m local.sign ...)"` never silently sends an empty body after a traceback.
 """
 
 from __future__ import annotations
@@ -16,14 +20,50 @@ import json
 import os
 import sys
 import time
+import urllib.error
 import urllib.request
 from typing import Any
 
+EXIT_USAGE = 2  # what argparse uses for a bad command line
+
+
+class SignError(Exception):
+    """Signing cannot go on; the message is the one line shown to the user."""
+
 
 def typed_data(api: str, action: str) -> dict[str, Any]:
-    with urllib.request.urlopen(f"{api}/v1/typed-data/{action}", timeout=10) as resp:  # noqa: S310
-        data: dict[str, Any] = json.load(resp)
-        return data
+    url = f"{api}/v1/typed-data/{urllib.request.quote(action, safe='')}"
+    try:
+        with urllib.request.urlopen(url, timeout=10) as resp:  # noqa: S310 - a local tool
+            data: dict[str, Any] = json.load(resp)
+            return data
+    except urllib.error.HTTPError as exc:
+        known = _known_actions(exc)
+        if exc.code == 404 and known:
+            raise SignError(f"unknown action {action!r}; known: {', '.join(known)}") from exc
+        raise SignError(f"GET {url} answered {exc.code}") from exc
+    except (urllib.error.URLError, OSError) as exc:
+        raise SignError(f"cannot reach the API at {api} (is `make dev` running? --api)") from exc
+    except ValueError as exc:
+        raise SignError(f"GET {url} did not answer JSON") from exc
+
+
+def _known_actions(exc: urllib.error.HTTPError) -> list[str]:
+    try:
+        details = json.loads(exc.read()).get("details") or {}
+        return [str(a) for a in details.get("actions") or []]
+    except (ValueError, AttributeError, OSError):
+        return []
+
+
+def parse_body(text: str) -> dict[str, Any]:
+    try:
+        body = json.loads(text)
+    except ValueError as exc:
+        raise SignError(f"the body is not valid JSON ({exc})") from exc
+    if not isinstance(body, dict):
+        raise SignError("the body must be a JSON object, e.g. '{\"poster\": \"0x...\"}'")
+    return body
 
 
 def signed_body(
@@ -36,7 +76,7 @@ def signed_body(
     message = dict(out)
     if td.get("path_field"):
         if not path_id:
-            raise SystemExit(f"this action needs --id (its {td['path_field']})")
+            raise SignError(f"this action needs --id (its {td['path_field']})")
         message[td["path_field"]] = path_id
     # Optional fields left out of the body are signed with their defaults, as the API does.
     for name, value in (td.get("defaults") or {}).items():
@@ -47,7 +87,14 @@ def signed_body(
         "domain": td["domain"],
         "message": message,
     }
-    signed = Account.sign_message(encode_typed_data(full_message=full), private_key=key)
+    try:
+        signable = encode_typed_data(full_message=full)
+    except Exception as exc:  # noqa: BLE001 - eth_account raises many types for a bad message
+        raise SignError(f"cannot sign this body as {td['primaryType']}: {exc}") from exc
+    try:
+        signed = Account.sign_message(signable, private_key=key)
+    except Exception as exc:  # noqa: BLE001 - and as many for a bad key
+        raise SignError("--key is not a valid private key (0x and 64 hex digits)") from exc
     return {**out, "signature": "0x" + bytes(signed.signature).hex()}
 
 
@@ -63,9 +110,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--api", default=default_api, help=f"API URL (default {default_api})")
     parser.add_argument("--ttl", type=int, default=300, help="seconds until the deadline")
     args = parser.parse_args(argv)
-    body = json.loads(args.body)
-    td = typed_data(args.api.rstrip("/"), args.action)
-    print(json.dumps(signed_body(td, body, args.key, args.id, args.ttl)))
+    try:
+        body = parse_body(args.body)
+        td = typed_data(args.api.rstrip("/"), args.action)
+        out = json.dumps(signed_body(td, body, args.key, args.id, args.ttl))
+    except SignError as exc:
+        print(f"local.sign: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print(out)
     return 0
 
 
