@@ -70,9 +70,13 @@ def service_env(
     }
 
 
+def log_folder_path(api_port: int) -> Path:
+    return Path(tempfile.gettempdir()) / f"settlekit-dev-{api_port}"
+
+
 def log_folder(api_port: int) -> Path:
     """One folder per API port, emptied at each start: runs do not pile up folders in /tmp."""
-    logs = Path(tempfile.gettempdir()) / f"settlekit-dev-{api_port}"
+    logs = log_folder_path(api_port)
     shutil.rmtree(logs, ignore_errors=True)
     logs.mkdir(parents=True)
     return logs
