@@ -19,8 +19,10 @@ whole request first, so nothing is ever written). `tests/unit/test_moto_transact
 the same transaction cases against stock moto and this adapter and requires identical results.
 
 The adapter patches moto's class, so it applies to `mock_aws()` in-process and to the local
-store server alike. It was checked against one moto version only (`MOTO_VERSION`): on another
-it refuses to install, since a changed moto method may no longer be safe to replace.
+store server alike; `install()` also installs `local.moto_queries` (Query without a pass over
+the whole table), which the undo here keeps up to date. Both were checked against one moto
+version only (`MOTO_VERSION`): on another they refuse to install, since a changed moto method
+may no longer be safe to replace.
 """
 
 from __future__ import annotations
@@ -45,6 +47,8 @@ from moto.dynamodb.exceptions import (
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import DynamoType, Item
 from moto.dynamodb.models.table import Table
+
+from local import moto_queries
 
 # The moto release whose `DynamoDBBackend.transact_write_items` this module mirrors.
 MOTO_VERSION = "5.2.5"
@@ -109,6 +113,7 @@ class _Undo:
                 items.pop(saved.hash_key, None)
             else:
                 items[saved.hash_key] = saved.item
+            moto_queries.reindex(saved.table, saved.hash_key, saved.range_key)
         for shard, length in self.streams.values():
             del shard.items[length:]  # stream records of writes that never happened
 
@@ -211,11 +216,13 @@ def install() -> None:
             f"not {moto.__version__}: re-check it against the new moto and update MOTO_VERSION"
         )
     DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+    moto_queries.install()
 
 
 def uninstall() -> None:
     """Back to stock moto (the comparison tests use this)."""
     DynamoDBBackend.transact_write_items = STOCK  # type: ignore[method-assign]
+    moto_queries.uninstall()
 
 
 def installed() -> bool:

@@ -243,11 +243,15 @@ def test_a_second_operation_late_in_one_item_writes_nothing(adapter: Any) -> Non
 
 
 def test_the_adapter_refuses_another_moto_version(monkeypatch: pytest.MonkeyPatch) -> None:
+    moto_transactions.uninstall()
     monkeypatch.setattr(moto_transactions.moto, "__version__", "5.9.0")
-    with moto_transactions.stock_moto():
+    try:
         with pytest.raises(moto_transactions.MotoVersionError, match="5.2.5"):
             moto_transactions.install()
         assert not moto_transactions.installed()
+    finally:
+        monkeypatch.undo()
+        moto_transactions.install()
 
 
 def fill(client: Any, count: int) -> None:
