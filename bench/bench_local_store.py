@@ -4,6 +4,7 @@ In-process moto with the transaction adapter of `local.moto_transactions` (what 
 the local store server use), next to stock moto for reference:
 
 - one 25-item TransactWriteItems at 100 and at 20,000 items in the table (target <= 1.5x);
+- one Query on the work index at 100 and at 20,000 items (same target);
 - 500-code batches through `chalice.test.Client`, until the event holds 20,000 codes
   (target <= 0.5 s a batch);
 - claims through `chalice.test.Client` on that table of 20,000 codes (target >= 200 claims/s,
@@ -30,7 +31,7 @@ from moto import mock_aws  # noqa: E402
 import app  # noqa: E402
 from bench.bench_faucet import new_event, post, runtime  # noqa: E402
 from chalicelib.core.runtime import set_runtime  # noqa: E402
-from chalicelib.core.table import ensure_table  # noqa: E402
+from chalicelib.core.table import WORK_INDEX, ensure_table  # noqa: E402
 from local import moto_transactions  # noqa: E402
 
 BIG = 20_000
@@ -66,7 +67,14 @@ def one_transaction(client: Any, table: str, tag: str) -> float:
     return time.perf_counter() - started
 
 
-def transaction_cost(label: str, sizes: list[int], repeat: int) -> dict[int, float]:
+def one_query(client: Any, table: str, tag: str) -> float:
+    started = time.perf_counter()
+    client.query(TableName=table, IndexName=WORK_INDEX, KeyConditionExpression="wpk = :w",
+                 ExpressionAttributeValues={":w": {"S": "due"}})
+    return time.perf_counter() - started
+
+
+def cost(label: str, sizes: list[int], repeat: int, what: Any) -> dict[int, float]:
     with mock_aws():
         client = boto3.client("dynamodb", region_name="us-east-1")
         ensure_table(client, "tx")
@@ -74,7 +82,7 @@ def transaction_cost(label: str, sizes: list[int], repeat: int) -> dict[int, flo
         for size in sizes:
             fill(client, "tx", filled, size)
             filled = size
-            costs[size] = min(one_transaction(client, "tx", f"t{size}-{r}") for r in range(repeat))
+            costs[size] = min(what(client, "tx", f"t{size}-{r}") for r in range(repeat))
     row = "  ".join(f"{size:>6,} items {cost * 1000:8.1f} ms" for size, cost in costs.items())
     print(f"  {label:8s} {row}")
     return costs
@@ -119,13 +127,18 @@ def batches_and_claims() -> None:
 def main() -> None:
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
-    print(f"one {TX_ITEMS}-item TransactWriteItems (cancelled: written, then undone), best of 3")
-    with moto_transactions.stock_moto():
-        stock = transaction_cost("stock", [SMALL, 1_000], repeat=3)
-    moto_transactions.install()
-    adapter = transaction_cost("adapter", [SMALL, 1_000, BIG], repeat=3)
-    print(f"  adapter at {BIG:,} / at {SMALL}: {adapter[BIG] / adapter[SMALL]:.2f}x "
-          f"(target <= 1.5x); stock moto at 1,000 / at {SMALL}: {stock[1_000] / stock[SMALL]:.1f}x")
+    for name, what in (
+        (f"one {TX_ITEMS}-item TransactWriteItems (cancelled: written, undone)", one_transaction),
+        ("one Query on the work index", one_query),
+    ):
+        print(f"{name}, best of 3")
+        with moto_transactions.stock_moto():
+            stock = cost("stock", [SMALL, 1_000], 3, what)
+        moto_transactions.install()
+        adapter = cost("adapter", [SMALL, 1_000, BIG], 3, what)
+        print(f"  adapter at {BIG:,} / at {SMALL}: {adapter[BIG] / adapter[SMALL]:.2f}x "
+              f"(target <= 1.5x); stock moto at 1,000 / at {SMALL}: "
+              f"{stock[1_000] / stock[SMALL]:.1f}x")
     batches_and_claims()
 
 
