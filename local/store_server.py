@@ -23,7 +23,7 @@ from moto.moto_server.werkzeug_app import (
 )
 from werkzeug.serving import make_server
 
-from local import moto_transactions
+from local import moto_kms, moto_transactions
 
 HOST = "127.0.0.1"
 
@@ -48,6 +48,8 @@ class SerializedApp:
 
 def serve(port: int, ready: Callable[[int], None] | None = None) -> None:
     moto_transactions.install()
+    # The same server answers KMS for the local hot key (make dev with SIGNER=kms).
+    moto_kms.install()
     app = SerializedApp(DomainDispatcherApplication(create_backend_app))
     server = make_server(HOST, port, app, threaded=True, request_handler=MotoRequestHandler)
     if ready:
