@@ -9,6 +9,7 @@ from chalicelib.api.contract import (
     APP_KEY,
     CURSOR,
     HASH32,
+    IDEMPOTENCY_KEY,
     ISO_TIME,
     Op,
     Param,
@@ -32,8 +33,6 @@ proofs = lazy_module("chalicelib.anchoring.proofs")
 bp = Blueprint(__name__)
 PAGE_MAX = 100
 BATCH_SEQ = {"path": {"batch_seq": string(12, pattern=r"^[1-9][0-9]{0,11}$")}}
-IDEMPOTENCY_KEY = Param("Idempotency-Key", string(128, pattern=r"^[\x20-\x7e]{1,128}$"),
-                        description="a retry with the same key gets the first answer")
 
 
 @route(bp, "/v1/admin/apps", methods=["POST"], op=Op(

@@ -160,3 +160,10 @@ def declare(method: str, path: str, op: Op) -> None:
 def declared(method: str, path: str) -> Op | None:
     entry = REGISTRY.get((method, path))
     return entry.op if entry else None
+
+
+# `Idempotency-Key` (core/idempotency.py): a retry with the same key gets the first answer.
+IDEMPOTENCY_KEY = Param(
+    "Idempotency-Key", string(128, pattern=r"^[\x20-\x7e]{1,128}$"),
+    description="a retry with the same key gets the first answer",
+)

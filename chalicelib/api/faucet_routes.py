@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from chalice import Blueprint, Response
 
-from chalicelib.api.contract import ADDRESS, Op, obj, string
+from chalicelib.api.contract import ADDRESS, IDEMPOTENCY_KEY, Op, obj, string
 from chalicelib.api.http import caller_ip, json_object, json_response, route
+from chalicelib.core.idempotency import HEADER, replayed_headers
 from chalicelib.core.lazy import lazy_module
 from chalicelib.core.runtime import get_runtime
 
@@ -20,12 +21,16 @@ CODE = string(64, description="a claim code, e.g. DENVER-7Q2M",
 
 @route(bp, "/v1/faucet/drip", methods=["POST"], op=Op(
     "Ask for a drip of the faucet", tag="faucet", ok=(202,), errors=(403, 409),
+    headers=(IDEMPOTENCY_KEY,),
     body=obj(("wallet",), wallet=ADDRESS),
 ))
 def drip() -> Response:
     rt, request = get_runtime(), bp.current_request
     body = json_object(request)
-    return json_response(202, drips.request_drip(rt, body, caller_ip(request, rt)))
+    view, replayed = drips.record_drip(
+        rt, body, caller_ip(request, rt), request.headers.get(HEADER)
+    )
+    return json_response(202, view, replayed_headers(replayed))
 
 
 @route(bp, "/v1/faucet/status", methods=["GET"], op=Op("The faucet's figures", tag="faucet"))

@@ -10,6 +10,7 @@ from chalicelib.api.contract import (
     ADMIN,
     AMOUNT,
     CURSOR,
+    IDEMPOTENCY_KEY,
     Op,
     Param,
     count,
@@ -18,6 +19,7 @@ from chalicelib.api.contract import (
     string,
 )
 from chalicelib.api.http import admin, json_object, json_response, query_params, route
+from chalicelib.core.idempotency import HEADER, replayed_headers
 from chalicelib.core.lazy import lazy_module
 from chalicelib.core.runtime import get_runtime
 
@@ -53,13 +55,17 @@ def list_payouts() -> Response:
 
 @route(bp, "/v1/admin/payouts", methods=["POST"], op=Op(
     "Order a payout by hand (idempotent by key)", tag="admin", auth=ADMIN, ok=(200, 202),
+    headers=(IDEMPOTENCY_KEY,), errors=(409,),
     body=obj(("key", "to", "amount"), key=string(200), to=ADDRESS, amount=AMOUNT,
              asset=string(64, description="native, the token's symbol or its address")),
 ))
 def request_payout() -> Response:
-    rt = admin(bp.current_request)
-    status, body = service.request_admin_payout(rt, json_object(bp.current_request))
-    return json_response(status, body)
+    request = bp.current_request
+    rt = admin(request)
+    status, body = service.request_admin_payout(
+        rt, json_object(request), request.headers.get(HEADER)
+    )
+    return json_response(status, body, replayed_headers(status == 200))
 
 
 @route(bp, "/v1/admin/payouts/{payout_id}/cancel", methods=["POST"], op=Op(
