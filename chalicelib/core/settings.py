@@ -85,6 +85,13 @@ class Settings:
     anchor_max_age_seconds: int = 300
     anchor_max_batch: int = 1_000
     anchor_max_attempts: int = 3
+    # Web pages: origins allowed to call the API from another site (CORS; none by default), the
+    # JSON-RPC URLs the pages may reach (the Content-Security-Policy's connect-src; the first is
+    # the verifier's default; never CHAIN_RPC_URL itself, which may carry a provider key) and an
+    # explorer's transaction URL with `{tx}` where the hash goes.
+    web_allowed_origins: tuple[str, ...] = ()
+    web_rpc_urls: tuple[str, ...] = ()
+    explorer_tx_url: str | None = None
 
     def __repr__(self) -> str:  # never print secrets
         shown = []
@@ -210,6 +217,33 @@ def _faucet_settings(env: Mapping[str, str]) -> dict[str, object]:
     }
 
 
+def _origins(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    parts = [p.strip().rstrip("/") for p in (_text(env, name, "") or "").split(",") if p.strip()]
+    for part in parts:
+        if not re.match(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$", part):
+            raise SettingsError(f"{name} must be comma-separated origins like https://example.org")
+    return tuple(parts)
+
+
+def _url_list(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    parts = [p.strip() for p in (_text(env, name, "") or "").split(",") if p.strip()]
+    # No quotes, spaces or semicolons: each URL goes verbatim into a CSP header.
+    if not all(re.match(r"^https?://[A-Za-z0-9._~:/?#@!$&()*+=%-]+$", p) for p in parts):
+        raise SettingsError(f"{name} must be comma-separated http(s) URLs")
+    return tuple(parts)
+
+
+def _web_settings(env: Mapping[str, str]) -> dict[str, object]:
+    explorer = _url(env, "EXPLORER_TX_URL")
+    if explorer is not None and "{tx}" not in explorer:
+        raise SettingsError("EXPLORER_TX_URL must contain {tx} where the transaction hash goes")
+    return {
+        "web_allowed_origins": _origins(env, "WEB_ALLOWED_ORIGINS"),
+        "web_rpc_urls": _url_list(env, "WEB_RPC_URLS"),
+        "explorer_tx_url": explorer,
+    }
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Read and validate every setting; raise SettingsError naming the first bad one."""
     env = os.environ if env is None else env
@@ -261,4 +295,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         anchor_max_age_seconds=_int(env, "ANCHOR_MAX_AGE_SECONDS", 300, 0, 86_400),
         anchor_max_batch=_int(env, "ANCHOR_MAX_BATCH", 1_000, 1, 10_000),
         anchor_max_attempts=_int(env, "ANCHOR_MAX_ATTEMPTS", 3, 1, 20),
+        **_web_settings(env),  # type: ignore[arg-type]
     )
