@@ -1,0 +1,185 @@
+"""Browser tests: Debian's Chromium driven by Playwright against `make dev`'s own stack.
+
+One stack for the session (store server, hardhat node mining every second, `chalice local`, the
+jobs loop), started by `local.dev` on free ports exactly as a developer runs it. Each test gets
+fresh browser contexts; a test wallet (an EIP-1193 provider, announced by EIP-6963) forwards
+requests to the node's unlocked accounts.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from local.processes import ROOT, free_port
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SCREENSHOTS = ROOT / "build" / "screenshots"
+ADMIN_TOKEN = "browser-tests-admin-token-0123456789"
+STACK_START_TIMEOUT_S = 180
+WALLET_JS = (Path(__file__).parent / "wallet_provider.js").read_text()
+
+
+@dataclass
+class Stack:
+    api: str
+    rpc: str
+    token: str
+    registry: str
+    admin: str
+    logs: Path
+    proc: subprocess.Popen[bytes] = field(repr=False)
+    # The node's unlocked accounts (public test keys); #0 deployed the contracts.
+    accounts: list[str] = field(default_factory=list)
+
+    def rpc_call(self, method: str, params: list[Any]) -> dict[str, Any]:
+        body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).encode()
+        req = urllib.request.Request(self.rpc, body, {"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=30) as res:  # noqa: S310 - loopback node
+            out: dict[str, Any] = json.loads(res.read())
+        return out
+
+    def token_balance(self, account: str) -> int:
+        data = "0x70a08231" + account[2:].lower().rjust(64, "0")
+        res = self.rpc_call("eth_call", [{"to": self.token, "data": data}, "latest"])
+        return int(res["result"], 16)
+
+    def api_json(self, method: str, path: str, body: Any = None, admin: bool = False) -> Any:
+        headers = {"Content-Type": "application/json"}
+        if admin:
+            headers["Authorization"] = f"Bearer {self.admin}"
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(self.api + path, data, headers, method=method)
+        with urllib.request.urlopen(req, timeout=30) as res:  # noqa: S310 - loopback API
+            return json.loads(res.read())
+
+
+def _banner_value(text: str, label: str) -> str:
+    m = re.search(rf"^\s+{re.escape(label)}\s+(\S+)", text, re.M)
+    return m.group(1) if m else ""
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    api_port, rpc_port = free_port(), free_port()
+    out = tmp_path_factory.mktemp("devstack") / "dev.log"
+    env = {**os.environ, "API_PORT": str(api_port), "RPC_PORT": str(rpc_port),
+           "ADMIN_TOKEN": ADMIN_TOKEN, "PYTHONUNBUFFERED": "1"}
+    with open(out, "wb") as log:
+        proc = subprocess.Popen(  # noqa: S603 - our own dev stack
+            [sys.executable, "-m", "local.dev"], cwd=ROOT, env=env, stdout=log,
+            stderr=subprocess.STDOUT, start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + STACK_START_TIMEOUT_S
+        text = ""
+        while "Press Ctrl-C to stop." not in text:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"make dev's stack did not start:\n{out.read_text()[-3000:]}")
+            time.sleep(0.5)
+            text = out.read_text()
+        live = Stack(
+            api=_banner_value(text, "API URL"), rpc=_banner_value(text, "RPC URL"),
+            token=_banner_value(text, "token (SKT)"), registry=_banner_value(text, "registry"),
+            admin=ADMIN_TOKEN, logs=Path(_banner_value(text, "logs")), proc=proc,
+        )
+        live.accounts = live.rpc_call("eth_accounts", [])["result"]
+        yield live
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        yield b
+        b.close()
+
+
+@dataclass
+class TestWallet:
+    """The state behind one injected wallet: which account, which chain it says it is on."""
+
+    stack: Stack
+    account: str
+    chain_id: int = 31337
+    calls: list[str] = field(default_factory=list)
+
+    def handle(self, method: str, params: list[Any]) -> dict[str, Any]:
+        self.calls.append(method)
+        if method in ("eth_requestAccounts", "eth_accounts"):
+            return {"result": [self.account]}
+        if method == "eth_chainId":
+            return {"result": hex(self.chain_id)}
+        if method == "wallet_switchEthereumChain":
+            self.chain_id = int(params[0]["chainId"], 16)
+            return {"result": None}
+        res = self.stack.rpc_call(method, params)
+        return {"error": res["error"]} if "error" in res else {"result": res["result"]}
+
+
+OpenPage = Callable[..., tuple[Any, TestWallet]]
+
+
+@pytest.fixture
+def open_page(browser: Any, stack: Stack) -> Iterator[OpenPage]:
+    """open_page(path, account=1, width=1280): a page in a fresh context with a test wallet."""
+    contexts: list[Any] = []
+
+    def _open(path: str, account: int = 1, width: int = 1280, chain_id: int = 31337,
+              wallet: bool = True) -> tuple[Any, TestWallet]:
+        context = browser.new_context(viewport={"width": width, "height": 900})
+        contexts.append(context)
+        tw = TestWallet(stack, stack.accounts[account], chain_id)
+        if wallet:
+            context.expose_function("__testWalletRpc", tw.handle)
+            context.add_init_script(WALLET_JS)
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.js_errors = errors  # type: ignore[attr-defined]
+        page.goto(stack.api + path)
+        return page, tw
+
+    yield _open
+    for context in contexts:
+        context.close()
+
+
+def screenshot(page: Any, name: str) -> None:
+    """Saved for people to look at (build/ is ignored by git); docs/img holds a chosen few."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
