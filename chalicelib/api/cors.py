@@ -7,7 +7,6 @@ front end on another origin.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from chalice import Chalice, Response
 from chalice.app import Request
