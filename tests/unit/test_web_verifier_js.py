@@ -55,7 +55,8 @@ PROOF_JS = """
 import { checkProof } from "./verify.js";
 let s = ""; for await (const c of process.stdin) s += c;
 console.log(JSON.stringify(JSON.parse(s).map(({ receipt, contract, chain }) => {
-  try { checkProof(receipt, contract, chain); return "valid"; } catch (e) { return `invalid: ${e.message}`; }
+  try { checkProof(receipt, contract, chain); return "valid"; }
+  catch (e) { return `invalid: ${e.message}`; }
 })));
 """
 CONTRACT = "0x" + "5f" * 20
@@ -73,8 +74,8 @@ def _receipt(size: int, index: int) -> dict[str, Any]:
     return {"version": 1, "leaf": {"fields": fields[index], "hash": merkle.to_hex(leaves[index])},
             "index": index, "tree_size": size,
             "path": [merkle.to_hex(p) for p in merkle.inclusion_path(tree, index)],
-            "batch": {"seq": 3, "prev": merkle.to_hex(prev), "tree_root": merkle.to_hex(tree[-1][0]),
-                      "root": merkle.to_hex(root)},
+            "batch": {"seq": 3, "prev": merkle.to_hex(prev),
+                      "tree_root": merkle.to_hex(tree[-1][0]), "root": merkle.to_hex(root)},
             "anchor": {"chain": "eip155:31337", "contract": CONTRACT, "tx_hash": "0x" + "11" * 32,
                        "block_number": 5, "block_hash": "0x" + "22" * 32, "log_index": 0}}
 
