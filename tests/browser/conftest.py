@@ -169,7 +169,10 @@ def open_page(browser: Any, stack: Stack) -> Iterator[OpenPage]:
         page.set_default_timeout(15_000)
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        # Uncaught exceptions and console errors, except the browser's own log line for every
+        # 4xx answer (a refusal the page then explains is expected behaviour).
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error"
+                and not m.text.startswith("Failed to load resource") else None)
         page.js_errors = errors  # type: ignore[attr-defined]
         page.goto(stack.api + path)
         return page, tw
@@ -183,3 +186,15 @@ def screenshot(page: Any, name: str) -> None:
     """Saved for people to look at (build/ is ignored by git); docs/img holds a chosen few."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def wait_text(page: Any, text: str, timeout: float = 15_000) -> None:
+    """Wait for `text`; on a timeout, fail with what the page said instead (its alerts)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        page.get_by_text(text).first.wait_for(timeout=timeout)
+    except PlaywrightTimeout:
+        said = [a.inner_text() for a in page.get_by_role("alert").all()]
+        raise AssertionError(f"{text!r} never showed; the page said {said}, "
+                             f"errors {page.js_errors}") from None
