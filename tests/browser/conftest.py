@@ -135,11 +135,14 @@ class TestWallet:
     account: str
     chain_id: int = 31337
     calls: list[str] = field(default_factory=list)
+    authorized: bool = False
 
     def handle(self, method: str, params: list[Any]) -> dict[str, Any]:
         self.calls.append(method)
+        if method == "eth_requestAccounts":
+            self.authorized = True  # the user approved this site
         if method in ("eth_requestAccounts", "eth_accounts"):
-            return {"result": [self.account]}
+            return {"result": [self.account] if self.authorized else []}
         if method == "eth_chainId":
             return {"result": hex(self.chain_id)}
         if method == "wallet_switchEthereumChain":

@@ -44,7 +44,7 @@ def test_two_winner_bounty_from_creation_to_paid(open_page: OpenPage, stack: Sta
     screenshot(page, "bounty-360")
 
     poster.reload()
-    _connect(poster)
+    wait_text(poster, "Connected:")  # the wallet allowed this site already: no prompt again
     before = [_native_balance(stack, w) for w in winners]
     for w in winners:
         poster.get_by_role("button", name=f"Accept the submission from {w}").click()

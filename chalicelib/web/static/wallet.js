@@ -142,8 +142,23 @@ export function walletPanel(container, onChange) {
     });
     replace(container, found.length > 1 ? select : null, button, status);
   }
+  // A wallet that already allowed this site answers eth_accounts without a prompt: reconnect
+  // silently after a page load, as users expect.
+  async function resume() {
+    for (const f of discover()) {
+      try {
+        const accounts = await f.provider.request({ method: "eth_accounts" });
+        if (accounts && accounts[0] && !current) {
+          const wallet = new Wallet(f.provider, f.info.name);
+          wallet.address = accounts[0];
+          await checkChain(wallet);
+          return;
+        }
+      } catch (e) { /* not allowed yet: the button stays */ }
+    }
+  }
   render();
   // Wallets announce themselves asynchronously; render again once they had the chance.
-  setTimeout(() => { if (!current) render(); }, 300);
+  setTimeout(() => { if (!current) { render(); resume(); } }, 300);
   return { get wallet() { return current; } };
 }
