@@ -9,12 +9,6 @@ requests to the node's unlocked accounts.
 from __future__ import annotations
 
 import json
-import os
-import re
-import signal
-import subprocess
-import sys
-import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -23,22 +17,12 @@ from typing import Any
 
 import pytest
 
-from local.processes import ROOT, free_port
+from local.browser import launch_chromium
+from local.devstack import dev_stack
+from local.processes import ROOT
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 SCREENSHOTS = ROOT / "build" / "screenshots"
 ADMIN_TOKEN = "browser-tests-admin-token-0123456789"
-STACK_START_TIMEOUT_S = 180
 WALLET_JS = (Path(__file__).parent / "wallet_provider.js").read_text()
 
 
@@ -50,7 +34,6 @@ class Stack:
     registry: str
     admin: str
     logs: Path
-    proc: subprocess.Popen[bytes] = field(repr=False)
     # The node's unlocked accounts (public test keys); #0 deployed the contracts.
     accounts: list[str] = field(default_factory=list)
 
@@ -76,45 +59,14 @@ class Stack:
             return json.loads(res.read())
 
 
-def _banner_value(text: str, label: str) -> str:
-    m = re.search(rf"^\s+{re.escape(label)}\s+(\S+)", text, re.M)
-    return m.group(1) if m else ""
-
-
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    api_port, rpc_port = free_port(), free_port()
-    out = tmp_path_factory.mktemp("devstack") / "dev.log"
-    env = {**os.environ, "API_PORT": str(api_port), "RPC_PORT": str(rpc_port),
-           "ADMIN_TOKEN": ADMIN_TOKEN, "PYTHONUNBUFFERED": "1"}
-    with open(out, "wb") as log:
-        proc = subprocess.Popen(  # noqa: S603 - our own dev stack
-            [sys.executable, "-m", "local.dev"], cwd=ROOT, env=env, stdout=log,
-            stderr=subprocess.STDOUT, start_new_session=True,
-        )
-    try:
-        deadline = time.monotonic() + STACK_START_TIMEOUT_S
-        text = ""
-        while "Press Ctrl-C to stop." not in text:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"make dev's stack did not start:\n{out.read_text()[-3000:]}")
-            time.sleep(0.5)
-            text = out.read_text()
-        live = Stack(
-            api=_banner_value(text, "API URL"), rpc=_banner_value(text, "RPC URL"),
-            token=_banner_value(text, "token (SKT)"), registry=_banner_value(text, "registry"),
-            admin=ADMIN_TOKEN, logs=Path(_banner_value(text, "logs")), proc=proc,
-        )
+    log = tmp_path_factory.mktemp("devstack") / "dev.log"
+    with dev_stack(log, ADMIN_TOKEN) as banner:
+        live = Stack(api=banner["API URL"], rpc=banner["RPC URL"], token=banner["token (SKT)"],
+                     registry=banner["registry"], admin=ADMIN_TOKEN, logs=Path(banner["logs"]))
         live.accounts = live.rpc_call("eth_accounts", [])["result"]
         yield live
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
 
 
 @pytest.fixture(scope="session")
@@ -122,7 +74,7 @@ def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        b = launch_chromium(pw)
         yield b
         b.close()
 
