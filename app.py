@@ -15,6 +15,7 @@ from chalicelib import jobs
 from chalicelib.api import (
     anchoring_routes,
     bounty_routes,
+    event_enable_routes,
     event_routes,
     faucet_routes,
     otc_routes,
@@ -34,6 +35,7 @@ app.register_middleware(error_middleware, "http")
 app.register_blueprint(payout_routes.bp)
 app.register_blueprint(faucet_routes.bp)
 app.register_blueprint(event_routes.bp)
+app.register_blueprint(event_enable_routes.bp)
 app.register_blueprint(anchoring_routes.bp)
 app.register_blueprint(bounty_routes.bp)
 app.register_blueprint(typed_data_routes.bp)

@@ -108,6 +108,28 @@ def disable_event(rt: Runtime, event_id: str, body: dict[str, Any]) -> dict[str,
     return get_event(rt, event_id)
 
 
+def enable_event(rt: Runtime, event_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    """Undo the kill switch: its codes can be claimed and created again. Idempotent."""
+    validate.only_fields(body, ("by",))
+    by = validate.text_field(body, "by", 100, required=False) or None
+    event = load_event(rt.store, event_id)
+    now = rt.clock.now_ms()
+    if event["status"] == counters.DISABLED:
+        mark = update_op(
+            event_key(event_id),
+            set={"status": counters.ACTIVE, "enabled_at": now, "enabled_by": by},
+            remove=["disabled_at", "disabled_by"],
+            condition=Attr("status").eq(counters.DISABLED),
+            name="event",
+        )
+        try:
+            rt.store.transact([mark, *counters.enable_ops(event_id)])
+            log("event_enabled", event_id=event_id, by=by)
+        except TransactionFailed:
+            pass  # enabled concurrently: the same outcome
+    return get_event(rt, event_id)
+
+
 def event_view(settings: Settings, event: Item, counts: dict[str, int], now: int) -> dict[str, Any]:
     decimals = int(event["decimals"])
     expired = now >= int(event["expires_at"])

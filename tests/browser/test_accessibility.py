@@ -32,11 +32,12 @@ AUDIT_JS = """() => {
     if (!text || !el.offsetParent) continue;
     const a = lum(parse(getComputedStyle(el).color)), b = lum(bg(el));
     const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
-    if (ratio < 4.5) low.push(`${el.tagName}:${el.textContent.trim().slice(0, 30)}:${ratio.toFixed(2)}`);
+    const what = `${el.tagName}:${el.textContent.trim().slice(0, 30)}`;
+    if (ratio < 4.5) low.push(`${what}:${ratio.toFixed(2)}`);
   }
   const unlabeled = [...document.querySelectorAll('input, select, textarea, button')]
-    .filter((el) => el.offsetParent && !(el.labels && el.labels.length) && !el.getAttribute('aria-label')
-      && !(el.tagName === 'BUTTON' && el.textContent.trim()))
+    .filter((el) => el.offsetParent && !(el.labels && el.labels.length)
+      && !el.getAttribute('aria-label') && !(el.tagName === 'BUTTON' && el.textContent.trim()))
     .map((el) => el.outerHTML.slice(0, 60));
   const wide = document.documentElement.scrollWidth > window.innerWidth + 1;
   return { low, unlabeled, wide };

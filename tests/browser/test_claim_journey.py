@@ -13,7 +13,7 @@ from typing import Any
 
 import segno
 
-from tests.browser.conftest import OpenPage, Stack, screenshot
+from tests.browser.conftest import OpenPage, Stack, screenshot, wait_text
 
 XSS = '<img src=x onerror="window.__xss=1">'
 SKT = 10**18
@@ -90,9 +90,16 @@ def test_participant_scans_a_printed_code_claims_with_a_wallet_and_is_paid(
     assert receipt["status"] == "0x1"
     assert page.js_errors == []
 
-    # The organizer's counts show it.
+    # The organizer's counts show it; the kill switch goes off and on again from the console.
     counts = stack.api_json("GET", f"/v1/events/{event_id}", admin=True)["counts"]
     assert counts["paid"] == 1 and counts["available"] == 2
+    console.once("dialog", lambda dialog: dialog.accept())
+    console.get_by_role("button", name="Disable event").click()
+    wait_text(console, "Event disabled.")
+    assert stack.api_json("GET", f"/v1/events/{event_id}", admin=True)["status"] == "disabled"
+    console.get_by_role("button", name="Re-enable event").click()
+    wait_text(console, "Event enabled again.")
+    assert stack.api_json("GET", f"/v1/events/{event_id}", admin=True)["status"] == "active"
 
 
 def test_refusals_read_as_sentences_on_the_claim_page(open_page: OpenPage, stack: Stack) -> None:

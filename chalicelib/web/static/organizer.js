@@ -102,11 +102,16 @@ async function showEvent(box, id) {
       showEvent(box, ev.id);
     } catch (err) { say(message, humanMessage(err), "error"); }
   });
-  const disable = el("button", { type: "button", class: "secondary", text: "Disable event", disabled: ev.status !== "active",
-    onclick: async () => {
-      if (!window.confirm(`Disable ${ev.name}? Its codes can no longer be claimed.`)) return;
-      try { await post(`/v1/events/${ev.id}/disable`, { by: "organizer console" }, admin); showEvent(box, ev.id); } catch (err) { say(message, humanMessage(err), "error"); }
-    } });
+  const disable = ev.status === "disabled"
+    ? el("button", { type: "button", class: "secondary", text: "Re-enable event",
+      onclick: async () => {
+        try { await post(`/v1/events/${ev.id}/enable`, { by: "organizer console" }, admin); say(message, "Event enabled again.", "ok"); showEvent(box, ev.id); } catch (err) { say(message, humanMessage(err), "error"); }
+      } })
+    : el("button", { type: "button", class: "secondary", text: "Disable event", disabled: ev.status !== "active",
+      onclick: async () => {
+        if (!window.confirm(`Disable ${ev.name}? Its codes can no longer be claimed.`)) return;
+        try { await post(`/v1/events/${ev.id}/disable`, { by: "organizer console" }, admin); say(message, "Event disabled.", "ok"); showEvent(box, ev.id); } catch (err) { say(message, humanMessage(err), "error"); }
+      } });
   const csv = el("button", { type: "button", class: "secondary", text: "Download codes (CSV)", onclick: () => downloadCsv(ev) });
   const qr = el("button", { type: "button", text: "QR sheet", onclick: () => qrSheet(sheet, ev) });
   replace(box, el("section", { class: "panel no-print" },

@@ -47,8 +47,11 @@ async function postWhenConfirmed(path, body, tries = 15) {
 
 function pairOf(name) { return pairs.find((p) => p.pair === name); }
 
+let shown = 0; // the latest book requested: an older, slower answer must not overwrite it
+
 function bookView(box, pairName) {
   const pair = pairOf(pairName);
+  const mine = ++shown;
   (async () => {
     try {
       const [book, trades, orders] = await Promise.all([
@@ -56,6 +59,7 @@ function bookView(box, pairName) {
         get(`/v1/trades?pair=${encodeURIComponent(pairName)}&limit=10`),
         get(`/v1/orders?pair=${encodeURIComponent(pairName)}&limit=50`),
       ]);
+      if (mine !== shown) return;
       const levels = (rows) => rows.length ? table(["price", "amount"], rows.map((l) => [l.price, l.amount])) : el("p", { text: "none" });
       const orderRows = orders.orders.map((o) => [
         el("a", { href: `${base}/otc?order=${encodeURIComponent(o.id)}`, text: shortHex(o.id) }), o.side, o.amount, o.price, o.quote_total, whenText(o.expires_at),
