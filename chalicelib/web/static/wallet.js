@@ -110,8 +110,10 @@ export function walletPanel(container, onChange) {
     }
     onChange(null);
     say(status, `Your wallet is on chain ${have}; this service uses chain ${want}.`, "error");
+    const old = container.querySelector("button.switch-network");
+    if (old) old.remove();
     const button = el("button", {
-      type: "button", text: "Switch network",
+      type: "button", class: "switch-network", text: "Switch network",
       onclick: async () => {
         try { await wallet.switchChain(want); await checkChain(wallet); } catch (e) { say(status, e.message || "The wallet did not switch.", "error"); }
       },
