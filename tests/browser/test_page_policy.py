@@ -11,7 +11,9 @@ PROBE_JS = """async (rpc) => {
   const s = document.createElement('script');
   s.textContent = 'window.__inline = 1';
   document.body.append(s);
-  const reach = async (url, init) => { try { await fetch(url, init); return 'ok'; } catch { return 'blocked'; } };
+  const reach = async (url, init) => {
+    try { await fetch(url, init); return 'ok'; } catch { return 'blocked'; }
+  };
   const rpcBody = { method: 'POST', headers: { 'Content-Type': 'application/json' },
     body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_chainId', params: [] }) };
   const result = {
