@@ -11,12 +11,19 @@ import threading
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from chalicelib.core import parameters
 from chalicelib.core.clock import Clock
-from chalicelib.core.settings import Settings, load_settings
+from chalicelib.core.settings import Settings
 from chalicelib.core.store import DynamoStore
 
 if TYPE_CHECKING:
-    from chalicelib.core.chain import Signer, Web3Chain
+    from chalicelib.core.chain import Web3Chain
+    from chalicelib.core.signer import HotSigner
+
+# KMS: a Sign call answers in tens of ms; a slow one must not eat the payout engine's run.
+KMS_CONNECT_TIMEOUT_S = 2
+KMS_READ_TIMEOUT_S = 5
+KMS_MAX_ATTEMPTS = 3
 
 # Short timeouts and few retries: a Lambda must answer before API Gateway's 29 s limit, and a
 # job must notice a dead store long before its own deadline.
@@ -32,10 +39,12 @@ class Runtime:
         *,
         clock: Clock | None = None,
         dynamodb_client: Any = None,
+        kms_client: Any = None,
     ) -> None:
         self.settings = settings
         self.clock = clock or Clock()
         self._dynamodb_client = dynamodb_client
+        self._kms_client = kms_client
         self._lock = threading.Lock()
 
     @cached_property
@@ -75,13 +84,33 @@ class Runtime:
         )
 
     @cached_property
-    def signer(self) -> Signer | None:
-        """The hot wallet, or None when no signer key is configured."""
-        if not self.settings.signer_private_key:
+    def signer(self) -> HotSigner | None:
+        """The hot wallet (a local key or a KMS key, per SIGNER), or None when none is set."""
+        spec = self.settings.signer
+        if spec is None:
             return None
-        from chalicelib.core.chain import Signer
+        from chalicelib.core.signer import build_signer
 
-        return Signer(self.settings.signer_private_key)
+        kms = None
+        if spec.startswith("kms:"):
+            with self._lock:
+                kms = self._kms_client or self._build_kms_client()
+        return build_signer(spec, self.settings.signer_private_key, kms)
+
+    def _build_kms_client(self) -> Any:
+        import boto3
+        from botocore.config import Config
+
+        # AWS_ENDPOINT_URL_KMS (botocore reads it) points this at moto on the local stack.
+        return boto3.session.Session().client(
+            "kms",
+            region_name=self.settings.aws_region,
+            config=Config(
+                connect_timeout=KMS_CONNECT_TIMEOUT_S,
+                read_timeout=KMS_READ_TIMEOUT_S,
+                retries={"max_attempts": KMS_MAX_ATTEMPTS, "mode": "standard"},
+            ),
+        )
 
 
 _current: Runtime | None = None
@@ -92,7 +121,7 @@ def get_runtime() -> Runtime:
     global _current
     with _current_lock:
         if _current is None:
-            _current = Runtime(load_settings())
+            _current = Runtime(parameters.load())
         return _current
 
 
