@@ -121,7 +121,7 @@ def open_page(browser: Any, stack: Stack) -> Iterator[OpenPage]:
             context.expose_function("__testWalletRpc", tw.handle)
             context.add_init_script(WALLET_JS)
         page = context.new_page()
-        page.set_default_timeout(15_000)
+        page.set_default_timeout(30_000)  # the machine may be shared and busy
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
         # Uncaught exceptions and console errors, except the browser's own log line for every
@@ -143,7 +143,7 @@ def screenshot(page: Any, name: str) -> None:
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
-def wait_text(page: Any, text: str, timeout: float = 15_000) -> None:
+def wait_text(page: Any, text: str, timeout: float = 30_000) -> None:
     """Wait for `text`; on a timeout, fail with what the page said instead (its alerts)."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 

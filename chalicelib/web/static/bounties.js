@@ -114,7 +114,9 @@ function createForm() {
 
 async function detailView(root, id) {
   const box = el("div", { id: "bounty" });
-  root.append(box);
+  // The submit form lives outside the re-rendered box: re-rendering must not move the focus
+  // or the text out of a field being typed in.
+  root.append(box, submitForm().section);
   const refresh = () => showBounty(box, id);
   await refresh();
 }
@@ -126,7 +128,7 @@ function submitForm() {
     const url = el("input", { id: "s-url", type: "url" });
     const submit = el("form", {}, el("h2", { text: "Submit a solution" }), field("Your solution", text), field("Link (optional)", url),
       el("button", { type: "submit", text: "Sign and submit" }));
-    submitParts = { submit, text, url };
+    submitParts = { submit, text, url, section: el("section", { class: "panel", hidden: true }, submit) };
   }
   return submitParts;
 }
@@ -175,7 +177,8 @@ async function showBounty(box, id) {
   });
 
   // Made once: a re-render (a wallet connecting, say) must not wipe what is being typed.
-  const { submit, text, url } = submitForm();
+  const { submit, text, url, section } = submitForm();
+  section.hidden = !(b.status === "open" || b.status === "partially-filled");
   submit.onsubmit = (e) => {
     e.preventDefault();
     act("Submitting", async () => {
@@ -202,8 +205,7 @@ async function showBounty(box, id) {
       el("dt", { text: "Tags" }), el("dd", { text: b.tags.join(", ") || "none" })),
     el("h2", { text: "Winners" }), winners.length ? el("ul", { id: "winners" }, winners) : el("p", { text: "None yet." }),
     payments.length ? el("div", {}, el("h2", { text: "Payments due" }), el("ul", {}, payments)) : null, cancel),
-    el("section", { class: "panel" }, el("h2", { text: "Submissions" }), submissions),
-    b.status === "open" || b.status === "partially-filled" ? el("section", { class: "panel" }, submit) : null);
+    el("section", { class: "panel" }, el("h2", { text: "Submissions" }), submissions));
 }
 
 const root = $("#app");

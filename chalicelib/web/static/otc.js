@@ -47,6 +47,7 @@ async function postWhenConfirmed(path, body, tries = 15) {
 
 function pairOf(name) { return pairs.find((p) => p.pair === name); }
 
+const revealed = {};
 let shown = 0; // the latest book requested: an older, slower answer must not overwrite it
 
 function bookView(box, pairName) {
@@ -135,7 +136,8 @@ async function orderView(box, id) {
   try { o = await get(`/v1/orders/${encodeURIComponent(id)}`); } catch (e) { replace(box, el("p", { class: "status", "data-kind": "error", text: humanMessage(e) })); return; }
   const isSeller = wallet && same(o.seller || (o.side === "sell" ? o.maker : o.taker), wallet.address);
   const ref = el("input", { id: "quote-ref", autocomplete: "off", placeholder: "btc:<txid>:<vout>" });
-  const secretBox = el("p", { id: "secret", class: "mono" });
+  // Kept across re-renders (a wallet reconnecting re-renders the order).
+  const secretBox = el("p", { id: "secret", class: "mono", text: revealed[o.id] || "" });
   const row = (k, v) => [el("dt", { text: k }), el("dd", { class: "mono", text: v ?? "—" })];
   const actions = [];
   if (o.settlement === "hash_lock" && isSeller && o.status === "matched") {
@@ -155,6 +157,7 @@ async function orderView(box, id) {
     actions.push(el("button", { type: "button", text: "Read the secret",
       onclick: () => act("Reading", async () => {
         const res = await post(`/v1/orders/${o.id}/secret`, await wallet.signAction("read_secret", { seller: wallet.address, deadline: deadline() }, o.id));
+        revealed[o.id] = res.secret;
         secretBox.textContent = res.secret;
         say(message, "Use this secret to claim the buyer's lock on the other chain.", "ok");
       }) }), secretBox);
