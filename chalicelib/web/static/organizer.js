@@ -60,8 +60,8 @@ function createForm(eventBox) {
         expires_at: new Date(expires.value).toISOString(), max_claims_per_wallet: Number(perWallet.value || 1),
       }, admin);
       remember(ev.id);
+      await showEvent(eventBox, ev.id);
       say(message, `Event created: ${ev.id}`, "ok");
-      showEvent(eventBox, ev.id);
     } catch (err) {
       say(message, humanMessage(err), "error");
     }
@@ -98,19 +98,19 @@ async function showEvent(box, id) {
       const body = { count: Number(count.value) };
       if (prefix.value.trim()) body.prefix = prefix.value.trim();
       const made = await post(`/v1/events/${ev.id}/codes`, body, admin);
+      await showEvent(box, ev.id); // the counts and buttons first, then the news
       say(message, `${made.count} codes created.`, "ok");
-      showEvent(box, ev.id);
     } catch (err) { say(message, humanMessage(err), "error"); }
   });
   const disable = ev.status === "disabled"
     ? el("button", { type: "button", class: "secondary", text: "Re-enable event",
       onclick: async () => {
-        try { await post(`/v1/events/${ev.id}/enable`, { by: "organizer console" }, admin); say(message, "Event enabled again.", "ok"); showEvent(box, ev.id); } catch (err) { say(message, humanMessage(err), "error"); }
+        try { await post(`/v1/events/${ev.id}/enable`, { by: "organizer console" }, admin); await showEvent(box, ev.id); say(message, "Event enabled again.", "ok"); } catch (err) { say(message, humanMessage(err), "error"); }
       } })
     : el("button", { type: "button", class: "secondary", text: "Disable event", disabled: ev.status !== "active",
       onclick: async () => {
         if (!window.confirm(`Disable ${ev.name}? Its codes can no longer be claimed.`)) return;
-        try { await post(`/v1/events/${ev.id}/disable`, { by: "organizer console" }, admin); say(message, "Event disabled.", "ok"); showEvent(box, ev.id); } catch (err) { say(message, humanMessage(err), "error"); }
+        try { await post(`/v1/events/${ev.id}/disable`, { by: "organizer console" }, admin); await showEvent(box, ev.id); say(message, "Event disabled.", "ok"); } catch (err) { say(message, humanMessage(err), "error"); }
       } });
   const csv = el("button", { type: "button", class: "secondary", text: "Download codes (CSV)", onclick: () => downloadCsv(ev) });
   const qr = el("button", { type: "button", text: "QR sheet", onclick: () => qrSheet(sheet, ev) });
