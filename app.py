@@ -15,7 +15,6 @@ from chalicelib import jobs
 from chalicelib.api import (
     anchoring_routes,
     bounty_routes,
-    event_enable_routes,
     event_routes,
     faucet_routes,
     otc_routes,
@@ -23,6 +22,7 @@ from chalicelib.api import (
     system_routes,
     typed_data_routes,
     web_routes,
+    webhook_routes,
 )
 from chalicelib.api.cors import add_preflight_routes, cors_middleware
 from chalicelib.api.http import error_middleware
@@ -35,12 +35,12 @@ app.register_middleware(error_middleware, "http")
 app.register_blueprint(payout_routes.bp)
 app.register_blueprint(faucet_routes.bp)
 app.register_blueprint(event_routes.bp)
-app.register_blueprint(event_enable_routes.bp)
 app.register_blueprint(anchoring_routes.bp)
 app.register_blueprint(bounty_routes.bp)
 app.register_blueprint(typed_data_routes.bp)
 app.register_blueprint(otc_routes.bp)
 app.register_blueprint(web_routes.bp)
+app.register_blueprint(webhook_routes.bp)
 # Last: its catch-all routes answer JSON 404s for every path nobody else claimed.
 app.register_blueprint(system_routes.bp)
 add_preflight_routes(app)
@@ -73,3 +73,9 @@ def otc_expiry(event: Any) -> dict[str, Any]:
 def otc_reconcile(event: Any) -> dict[str, Any]:
     rt = get_runtime()
     return jobs.otc_reconcile(rt, jobs.deadline_from(event.context, rt.clock.now_ms()))
+
+
+@app.schedule(Rate(1, unit=Rate.MINUTES))
+def deliver_webhooks(event: Any) -> dict[str, Any]:
+    rt = get_runtime()
+    return jobs.webhooks(rt, jobs.deadline_from(event.context, rt.clock.now_ms()))

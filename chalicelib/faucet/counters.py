@@ -67,8 +67,8 @@ def disable_ops(event_id: str, now: int) -> list[Op]:
 
 def enable_ops(event_id: str) -> list[Op]:
     return [
-        update_op(event_shard_key(event_id, k), set={"status": ACTIVE},
-                  remove=["disabled_at"], condition=Attr("pk").exists(), name=f"shard:{k}")
+        update_op(event_shard_key(event_id, k), set={"status": ACTIVE, "disabled_at": None},
+                  condition=Attr("pk").exists(), name=f"shard:{k}")
         for k in range(EVENT_SHARDS)
     ]
 

@@ -21,6 +21,7 @@ from chalicelib.core.outbox.model import (
     finalize_marker,
     index_fields,
 )
+from chalicelib.core.outbox.webhook_events import payout_event_op
 from chalicelib.core.store import Item, TransactionFailed, put_op
 
 
@@ -34,8 +35,10 @@ def _conclude(run: Run, payout: Item, status: str, **changes: Any) -> bool:
         **changes,
     )
     marker = put_op(finalize_marker(payout, status, run.now()), name="finalize")
+    after = {**payout, **changes, "status": status, "updated_at": run.now()}
+    event = payout_event_op(run.rt.settings, after, run.now())
     try:
-        run.commit([update, marker])
+        run.commit([update, marker, event])
     except TransactionFailed:
         return False  # someone concluded it first; they alerted if needed
     run.transition(old, status)

@@ -3,13 +3,8 @@
 import { adminToken, get, humanMessage, post, setAdminToken } from "./api.js";
 import { $, el, field, replace, say, table, whenText } from "./dom.js";
 
-const KNOWN = "settlekit.events"; // event ids this browser has seen (ids are not secrets)
 const admin = { admin: true };
 
-const known = () => JSON.parse(localStorage.getItem(KNOWN) || "[]");
-function remember(id) {
-  localStorage.setItem(KNOWN, JSON.stringify([id, ...known().filter((x) => x !== id)].slice(0, 50)));
-}
 
 const app = $("#app");
 const message = el("p", { class: "status", role: "alert" });
@@ -59,7 +54,6 @@ function createForm(eventBox) {
         name: name.value, amount: amount.value.trim(),
         expires_at: new Date(expires.value).toISOString(), max_claims_per_wallet: Number(perWallet.value || 1),
       }, admin);
-      remember(ev.id);
       await showEvent(eventBox, ev.id);
       say(message, `Event created: ${ev.id}`, "ok");
     } catch (err) {
@@ -70,20 +64,24 @@ function createForm(eventBox) {
 }
 
 function openForm(eventBox) {
-  const id = el("input", { id: "ev-id", list: "known-events", autocomplete: "off", placeholder: "ev_…" });
-  const list = el("datalist", { id: "known-events" }, known().map((x) => el("option", { value: x })));
-  const buttons = known().map((x) => el("button", { type: "button", class: "secondary", text: x, onclick: () => showEvent(eventBox, x) }));
-  const form = el("form", {}, el("h2", { text: "Your events" }),
-    buttons.length ? el("div", { class: "row" }, buttons) : el("p", { class: "hint", text: "Events you create or open here are listed in this browser." }),
-    field("Open an event by id", id), list, el("button", { type: "submit", class: "secondary", text: "Open" }));
+  const id = el("input", { id: "ev-id", autocomplete: "off", placeholder: "ev_…" });
+  const list = el("div", { id: "events" }, el("p", { class: "hint", text: "Loading your events…" }));
+  const form = el("form", {}, el("h2", { text: "Your events" }), list,
+    field("Open an event by id", id), el("button", { type: "submit", class: "secondary", text: "Open" }));
   form.addEventListener("submit", (e) => { e.preventDefault(); if (id.value.trim()) showEvent(eventBox, id.value.trim()); });
+  get("/v1/events?limit=20", admin).then((page) => {
+    replace(list, page.events.length ? table(["event", "status", "per code", "claimed / total", ""], page.events.map((ev) => [
+      ev.name, el("span", { class: `badge ${ev.status}`, text: ev.status }), `${ev.amount} ${ev.asset}`,
+      `${ev.counts.paid + ev.counts.claimed} / ${ev.counts.total}`,
+      el("button", { type: "button", class: "secondary", text: "Open", "aria-label": `Open ${ev.id}`, onclick: () => showEvent(eventBox, ev.id) })]))
+      : el("p", { text: "No events yet." }));
+  }).catch((err) => replace(list, el("p", { class: "status", "data-kind": "error", text: humanMessage(err) })));
   return el("section", { class: "panel no-print" }, form);
 }
 
 async function showEvent(box, id) {
   let ev;
   try { ev = await get(`/v1/events/${encodeURIComponent(id)}`, admin); } catch (err) { say(message, humanMessage(err), "error"); return; }
-  remember(ev.id);
   const c = ev.counts;
   const counts = table(["available", "claimed", "paid", "needs attention", "revoked", "expired", "total"],
     [[c.available, c.claimed, c.paid, c.needs_attention, c.revoked, c.expired, c.total].map(String)]);
