@@ -64,7 +64,7 @@ async function verifyPanel() {
       chainId: chain.value.trim() ? Number(chain.value) : undefined,
       minConfirmations: Number(depth.value || DEFAULT_CONFIRMATIONS),
     });
-    const valid = result.verdict === "valid";
+    const valid = result.verdict.startsWith("valid");
     const fields = parsed && parsed.leaf && parsed.leaf.fields;
     replace(out,
       el("p", { class: "big" }, el("span", { class: `badge ${valid ? "valid" : "invalid"}`, id: "verdict-text", text: result.verdict })),

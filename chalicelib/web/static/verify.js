@@ -4,7 +4,8 @@
 import { fromHex, keccak256, toHex } from "./keccak.js";
 
 export const DEFAULT_CONFIRMATIONS = 2;
-const RECEIPT_VERSION = 1;
+const RECEIPT_VERSIONS = [1, 2];
+const SEQ_TEXT_RE = /^(0|[1-9][0-9]{0,77})$/;
 const CHAIN_RE = /^eip155:([1-9][0-9]{0,15})$/;
 const ADDRESS_RE = /^0x[0-9a-fA-F]{40}$/;
 const MAX_SEQ = (1n << 64n) - 1n;
@@ -33,8 +34,15 @@ function h32(obj, name) {
   return fromHex(value);
 }
 
-function uint(obj, name, minimum = 0) {
-  const value = get(obj, name, "int");
+// Receipt v2 carries seqs as decimal text (exact beyond 2**53); both forms are read.
+function uint(obj, name, minimum = 0, text = false) {
+  let value = isObj(obj) ? obj[name] : undefined;
+  if (text && typeof value === "string") {
+    if (!SEQ_TEXT_RE.test(value)) throw new Invalid(`malformed receipt: ${name} must be a decimal integer`);
+    value = Number(value);
+  } else {
+    value = get(obj, name, "int");
+  }
   if (value < minimum || !Number.isSafeInteger(value)) throw new Invalid(`malformed receipt: ${name} is out of range`);
   return value;
 }
@@ -98,11 +106,13 @@ export function batchRoot(chainId, contract, seq, prev, size, treeRoot) {
 }
 
 export function checkProof(receipt, contract, chainId) {
-  if (get(receipt, "version", "int") !== RECEIPT_VERSION) {
-    throw new Invalid(`unsupported receipt version (this verifier reads ${RECEIPT_VERSION})`);
+  if (!RECEIPT_VERSIONS.includes(get(receipt, "version", "int"))) {
+    throw new Invalid(`unsupported receipt version (this verifier reads (${RECEIPT_VERSIONS.join(", ")}))`);
   }
   const leaf = get(receipt, "leaf", "dict"); const batch = get(receipt, "batch", "dict"); const anchor = get(receipt, "anchor", "dict");
-  const computed = leafHash(get(leaf, "fields", "dict"));
+  const fields = { ...get(leaf, "fields", "dict") };
+  if (typeof fields.seq === "string") fields.seq = uint(fields, "seq", 0, true);
+  const computed = leafHash(fields);
   if (!equal(computed, h32(leaf, "hash"))) throw new Invalid("the leaf hash does not match the record's fields");
   const index = uint(receipt, "index"); const size = uint(receipt, "tree_size", 1);
   const path = get(receipt, "path", "list").map((p) => h32({ path: p }, "path"));
@@ -121,7 +131,7 @@ export function checkProof(receipt, contract, chainId) {
   if (contract && receiptContract.toLowerCase() !== contract.toLowerCase()) {
     throw new Invalid(`the receipt names contract ${receiptContract}, not the pinned registry ${contract}`);
   }
-  const expected = batchRoot(receiptChain, receiptContract, uint(batch, "seq", 1), h32(batch, "prev"), size, treeRoot);
+  const expected = batchRoot(receiptChain, receiptContract, uint(batch, "seq", 1, true), h32(batch, "prev"), size, treeRoot);
   if (!equal(expected, h32(batch, "root"))) {
     throw new Invalid("the batch root does not match its chain, contract, seq, prev, size and tree root");
   }
@@ -171,7 +181,7 @@ export async function checkChain(receipt, rpc, minConfirmations) {
   }
   if (log.removed) throw new Invalid("the log was removed by a re-organisation");
   const topics = (log.topics || []).map((t) => String(t).toLowerCase());
-  const wanted = [ANCHORED_TOPIC, word(uint(batch, "seq", 1)), batch.root.toLowerCase()];
+  const wanted = [ANCHORED_TOPIC, word(uint(batch, "seq", 1, true)), batch.root.toLowerCase()];
   if (topics.length !== 3 || topics.some((t, i) => t !== wanted[i])) throw new Invalid("the log is not Anchored(seq, root) of this batch");
   const data = String(log.data || "0x").toLowerCase();
   if (data !== (word(receipt.tree_size) + toHex(h32(batch, "prev")).slice(2)).toLowerCase()) {
@@ -179,20 +189,26 @@ export async function checkChain(receipt, rpc, minConfirmations) {
   }
   const depth = int(await rpc("eth_blockNumber", [])) - blockNumber;
   if (depth < minConfirmations) throw new Invalid(`only ${Math.max(depth, 0)} confirmations, ${minConfirmations} required`);
-  const block = await rpc("eth_getBlockByNumber", [`0x${blockNumber.toString(16)}`, false]);
-  return block ? int(block.timestamp) : null;
+  const block = (await rpc("eth_getBlockByNumber", [`0x${blockNumber.toString(16)}`, false])) || {};
+  if (String(block.hash || "").toLowerCase() !== blockHash) throw new Invalid("the receipt's block is no longer on this chain (re-organised?)");
+  return int(block.timestamp);
 }
 
-// {verdict: "valid" | "invalid: <reason>", blockTime: seconds | null}
+// {verdict, blockTime}: the headline of verify.verify() — "valid" when both the registry and the
+// chain id are pinned, "valid (unpinned): …" otherwise, "invalid: …", "could not check: …".
 export async function verify(receipt, rpc, { contract, chainId, minConfirmations = DEFAULT_CONFIRMATIONS } = {}) {
+  const pinned = contract !== undefined && chainId !== undefined;
   try {
     checkProof(receipt, contract, chainId);
     const blockTime = await checkChain(receipt, rpc, minConfirmations);
+    if (!pinned) {
+      const a = receipt.anchor;
+      return { verdict: `valid (unpinned): proven against the registry ${a.contract} on ${a.chain} that the receipt names; pin the operator's with --contract and --chain-id, or --trust`, blockTime };
+    }
     return { verdict: "valid", blockTime };
   } catch (e) {
     if (e instanceof Invalid) return { verdict: `invalid: ${e.message}`, blockTime: null };
-    if (e instanceof RpcError) return { verdict: `invalid: could not check on chain: ${e.message}`, blockTime: null };
-    return { verdict: `invalid: could not check on chain: ${e.message}`, blockTime: null };
+    return { verdict: `could not check: the RPC endpoint failed: ${e.message}`, blockTime: null };
   }
 }
 
