@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 
 from local import bootstrap, processes, supervisor
-from local.processes import Child, StackError
+from local.processes import HOST, Child, StackError
 
 TABLE_NAME = "settlekit-local"
 CHAIN_ID = 31337
