@@ -76,12 +76,42 @@ class Runtime:
 
     @cached_property
     def signer(self) -> Signer | None:
-        """The hot wallet, or None when no signer key is configured."""
+        """The active hot wallet (it takes new payouts), or None when no key is configured."""
         if not self.settings.signer_private_key:
             return None
-        from chalicelib.core.chain import Signer
+        return make_signer(self.settings.signer_private_key)
 
-        return Signer(self.settings.signer_private_key)
+    @cached_property
+    def retiring_signers(self) -> list[Signer]:
+        """Wallets being rotated out: they only drain the payouts they signed already."""
+        active = self.signer.address if self.signer else None
+        signers = [make_signer(k) for k in self.settings.retiring_signer_private_keys]
+        seen: set[str] = set()
+        kept = []
+        for s in signers:
+            if s.address != active and s.address not in seen:
+                seen.add(s.address)
+                kept.append(s)
+        return kept
+
+    @property
+    def signers(self) -> list[Signer]:
+        """Every wallet the engine works for: the active one first, then the retiring ones."""
+        return ([self.signer] if self.signer else []) + self.retiring_signers
+
+    def signer_for(self, address: str | None) -> Signer | None:
+        """The key of `address` if this deployment holds it (a payout is signed only by it)."""
+        for s in self.signers:
+            if address is not None and s.address.lower() == address.lower():
+                return s
+        return None
+
+
+def make_signer(secret: str) -> Signer:
+    """The one place a configured key becomes a Signer (another key source plugs in here)."""
+    from chalicelib.core.chain import Signer
+
+    return Signer(secret)
 
 
 _current: Runtime | None = None
