@@ -165,6 +165,24 @@ class Web3Chain:
     def has_code(self, address: str) -> bool:
         return len(self._rpc(self.w3.eth.get_code, checksum(address))) > 0
 
+    def finalized_block(self, head: int) -> int | None:
+        """The chain's `finalized` block, or None where the node has no real finality.
+
+        Development nodes (hardhat, anvil) answer the tag with the head itself: a finalized
+        block that is never behind the head is no finality at all, so it reads as None and
+        the caller counts FINALITY_DEPTH confirmations instead.
+        """
+        try:
+            block = self._rpc(self.w3.eth.get_block, "finalized")
+        except ChainUnavailable:
+            raise
+        except Exception:  # noqa: BLE001 - a node without the tag answers an RPC error
+            return None
+        number = int(block["number"]) if block else None
+        if number is None or number >= head:
+            return None
+        return number
+
     def fees(self) -> tuple[int, int]:
         """(max_fee_per_gas, max_priority_fee_per_gas) for a transaction sent now."""
         block = self._rpc(self.w3.eth.get_block, "latest")

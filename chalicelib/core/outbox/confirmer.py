@@ -20,9 +20,11 @@ from chalicelib.core.chain import (
     Receipt,
     ReplacementUnderpriced,
 )
+from chalicelib.core.confirmations import count
 from chalicelib.core.log import log
 from chalicelib.core.outbox import txbuild
 from chalicelib.core.outbox.engine import Run
+from chalicelib.core.outbox.finality import finality_pass
 from chalicelib.core.outbox.model import BROADCAST, NEEDS_ATTENTION
 from chalicelib.core.outbox.outcomes import concluded_on_chain, needs_attention
 from chalicelib.core.outbox.sender import fees
@@ -41,6 +43,7 @@ def confirm_pass(run: Run) -> None:
         except ChainUnavailable:
             run.summary["chain_unavailable"] += 1
             return
+    finality_pass(run, head)
 
 
 def first_receipt(run: Run, payout: Item) -> Receipt | None:
@@ -54,7 +57,7 @@ def first_receipt(run: Run, payout: Item) -> Receipt | None:
 def check(run: Run, payout: Item, head: int) -> None:
     receipt = first_receipt(run, payout)
     if receipt is not None:
-        depth = head - receipt.block_number
+        depth = count(head, receipt.block_number)
         if depth >= run.rt.settings.confirmations:
             concluded_on_chain(run, payout, receipt, depth)
         elif payout.get("mined_block_hash") != receipt.block_hash:
