@@ -161,11 +161,19 @@ def main() -> int:
 
         key = "0x" + secrets.token_hex(32)
         hot_wallet = Account.from_key(key).address
+        signer_env: dict[str, str] = {}
+        if os.environ.get("LOCAL_SIGNER", "").strip() == "kms":
+            from local.kms_key import create_hot_key
+
+            signer_env, hot_wallet = create_hot_key(store_url)
         w3 = Web3(Web3.HTTPProvider(rpc_url))
         local_chain = bootstrap.prepare(w3, hot_wallet)
         env = service_env(
             store_url, rpc_url, key, local_chain.token_address, admin, local_chain.anchor_registry
         )
+        if signer_env:  # the KMS key replaces the plain one
+            env.pop("SIGNER_PRIVATE_KEY")
+            env.update(signer_env)
         os.environ.update(env)
         ensure_table(boto3.client("dynamodb", endpoint_url=store_url), TABLE_NAME)
 

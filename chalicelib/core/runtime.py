@@ -11,12 +11,19 @@ import threading
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from chalicelib.core import parameters
 from chalicelib.core.clock import Clock
-from chalicelib.core.settings import Settings, load_settings
+from chalicelib.core.settings import Settings
 from chalicelib.core.store import DynamoStore
 
 if TYPE_CHECKING:
-    from chalicelib.core.chain import Signer, Web3Chain
+    from chalicelib.core.chain import Web3Chain
+    from chalicelib.core.signer import HotSigner
+
+# KMS: a Sign call answers in tens of ms; a slow one must not eat the payout engine's run.
+KMS_CONNECT_TIMEOUT_S = 2
+KMS_READ_TIMEOUT_S = 5
+KMS_MAX_ATTEMPTS = 3
 
 # Short timeouts and few retries: a Lambda must answer before API Gateway's 29 s limit, and a
 # job must notice a dead store long before its own deadline.
@@ -32,10 +39,12 @@ class Runtime:
         *,
         clock: Clock | None = None,
         dynamodb_client: Any = None,
+        kms_client: Any = None,
     ) -> None:
         self.settings = settings
         self.clock = clock or Clock()
         self._dynamodb_client = dynamodb_client
+        self._kms_client = kms_client
         self._lock = threading.Lock()
 
     @cached_property
@@ -75,43 +84,62 @@ class Runtime:
         )
 
     @cached_property
-    def signer(self) -> Signer | None:
-        """The active hot wallet (it takes new payouts), or None when no key is configured."""
-        if not self.settings.signer_private_key:
+    def signer(self) -> HotSigner | None:
+        """The active hot wallet (a local key or a KMS key, per SIGNER), or None when none is
+        set. Only it takes new payouts."""
+        spec = self.settings.signer
+        if spec is None:
             return None
-        return make_signer(self.settings.signer_private_key)
+        return self._build_signer(spec, self.settings.signer_private_key)
 
     @cached_property
-    def retiring_signers(self) -> list[Signer]:
-        """Wallets being rotated out: they only drain the payouts they signed already."""
+    def retiring_signers(self) -> list[HotSigner]:
+        """Wallets being rotated out (RETIRING_SIGNERS, RETIRING_SIGNER_PRIVATE_KEYS): they
+        only drain the payouts they signed already, then are dropped from the settings."""
+        built = [self._build_signer(spec, None) for spec in self.settings.retiring_signers]
+        built += [self._build_signer("key", k) for k in self.settings.retiring_signer_private_keys]
         active = self.signer.address if self.signer else None
-        signers = [make_signer(k) for k in self.settings.retiring_signer_private_keys]
-        seen: set[str] = set()
-        kept = []
-        for s in signers:
-            if s.address != active and s.address not in seen:
-                seen.add(s.address)
+        kept: list[HotSigner] = []
+        for s in built:
+            if s.address != active and all(s.address != k.address for k in kept):
                 kept.append(s)
         return kept
 
     @property
-    def signers(self) -> list[Signer]:
+    def signers(self) -> list[HotSigner]:
         """Every wallet the engine works for: the active one first, then the retiring ones."""
         return ([self.signer] if self.signer else []) + self.retiring_signers
 
-    def signer_for(self, address: str | None) -> Signer | None:
-        """The key of `address` if this deployment holds it (a payout is signed only by it)."""
+    def signer_for(self, address: str | None) -> HotSigner | None:
+        """The signer of `address` if this deployment holds it (a payout is signed only by it)."""
         for s in self.signers:
             if address is not None and s.address.lower() == address.lower():
                 return s
         return None
 
+    def _build_signer(self, spec: str, private_key: str | None) -> HotSigner:
+        from chalicelib.core.signer import build_signer
 
-def make_signer(secret: str) -> Signer:
-    """The one place a configured key becomes a Signer (another key source plugs in here)."""
-    from chalicelib.core.chain import Signer
+        kms = None
+        if spec.startswith("kms:"):
+            with self._lock:
+                kms = self._kms_client or self._build_kms_client()
+        return build_signer(spec, private_key, kms)
 
-    return Signer(secret)
+    def _build_kms_client(self) -> Any:
+        import boto3
+        from botocore.config import Config
+
+        # AWS_ENDPOINT_URL_KMS (botocore reads it) points this at moto on the local stack.
+        return boto3.session.Session().client(
+            "kms",
+            region_name=self.settings.aws_region,
+            config=Config(
+                connect_timeout=KMS_CONNECT_TIMEOUT_S,
+                read_timeout=KMS_READ_TIMEOUT_S,
+                retries={"max_attempts": KMS_MAX_ATTEMPTS, "mode": "standard"},
+            ),
+        )
 
 
 _current: Runtime | None = None
@@ -122,7 +150,7 @@ def get_runtime() -> Runtime:
     global _current
     with _current_lock:
         if _current is None:
-            _current = Runtime(load_settings())
+            _current = Runtime(parameters.load())
         return _current
 
 
