@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 
 from local import bootstrap, processes, supervisor
-from local.processes import Child, StackError
+from local.processes import HOST, Child, StackError
 
 TABLE_NAME = "settlekit-local"
 CHAIN_ID = 31337
@@ -37,11 +37,26 @@ def _port(name: str, default: int) -> int:
 
 
 def service_env(
-    store_url: str, rpc_url: str, key: str, token: str, admin: str, anchor_registry: str = ""
+    store_url: str,
+    rpc_url: str,
+    key: str,
+    token: str,
+    admin: str,
+    anchor_registry: str = "",
+    api_url: str = "",
 ) -> dict[str, str]:
     anchoring = {"ANCHOR_REGISTRY_ADDRESS": anchor_registry} if anchor_registry else {}
+    # The pages' own origin may call the API from elsewhere too (both spellings of loopback),
+    # and the pages may reach the local node (wallet reads, the anchor verifier).
+    web = {
+        "WEB_ALLOWED_ORIGINS": ",".join(
+            [api_url, api_url.replace(HOST, "localhost")] if api_url else []
+        ),
+        "WEB_RPC_URLS": rpc_url,
+    }
     return {
         **anchoring,
+        **web,
         # Local batches are anchored after 5 s, so a demo does not wait the default 5 minutes.
         "ANCHOR_MAX_AGE_SECONDS": "5",
         "STAGE": "local",
@@ -100,6 +115,7 @@ def banner(
             f"  other pids    store {pids['store']}, chain {pids['chain']}, API {pids['api']}",
             f"  logs          {logs}",
             "",
+            f"  pages         {api}/  (claim, faucet, organizer, bounties, OTC, anchors)",
             f"  try:  curl -s {api}/v1/health",
             "",
             "Press Ctrl-C to stop.",
@@ -161,7 +177,13 @@ def main() -> int:
         w3 = Web3(Web3.HTTPProvider(rpc_url))
         local_chain = bootstrap.prepare(w3, hot_wallet)
         env = service_env(
-            store_url, rpc_url, key, local_chain.token_address, admin, local_chain.anchor_registry
+            store_url,
+            rpc_url,
+            key,
+            local_chain.token_address,
+            admin,
+            local_chain.anchor_registry,
+            api_url=f"http://{HOST}:{api_port}",
         )
         if signer_env:  # the KMS key replaces the plain one
             env.pop("SIGNER_PRIVATE_KEY")

@@ -94,17 +94,46 @@ class Runtime:
 
     @cached_property
     def signer(self) -> HotSigner | None:
-        """The hot wallet (a local key or a KMS key, per SIGNER), or None when none is set."""
+        """The active hot wallet (a local key or a KMS key, per SIGNER), or None when none is
+        set. Only it takes new payouts."""
         spec = self.settings.signer
         if spec is None:
             return None
+        return self._build_signer(spec, self.settings.signer_private_key)
+
+    @cached_property
+    def retiring_signers(self) -> list[HotSigner]:
+        """Wallets being rotated out (RETIRING_SIGNERS, RETIRING_SIGNER_PRIVATE_KEYS): they
+        only drain the payouts they signed already, then are dropped from the settings."""
+        built = [self._build_signer(spec, None) for spec in self.settings.retiring_signers]
+        built += [self._build_signer("key", k) for k in self.settings.retiring_signer_private_keys]
+        active = self.signer.address if self.signer else None
+        kept: list[HotSigner] = []
+        for s in built:
+            if s.address != active and all(s.address != k.address for k in kept):
+                kept.append(s)
+        return kept
+
+    @property
+    def signers(self) -> list[HotSigner]:
+        """Every wallet the engine works for: the active one first, then the retiring ones."""
+        return ([self.signer] if self.signer else []) + self.retiring_signers
+
+    def signer_for(self, address: str | None) -> HotSigner | None:
+        """The signer of `address` if this deployment holds it (a payout is signed only by it)."""
+        for s in self.signers:
+            if address is not None and s.address.lower() == address.lower():
+                return s
+        return None
+
+    def _build_signer(self, spec: str, private_key: str | None) -> HotSigner:
         from chalicelib.core.signer import build_signer
 
         kms = None
         if spec.startswith("kms:"):
             with self._lock:
                 kms = self._kms_client or self._build_kms_client()
-        return build_signer(spec, self.settings.signer_private_key, kms)
+        return build_signer(spec, private_key, kms)
 
     def _build_kms_client(self) -> Any:
         import boto3

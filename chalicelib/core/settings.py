@@ -16,7 +16,7 @@ from chalicelib.core.errors import SettingsError
 
 ADDRESS_RE = re.compile(r"^0x[0-9a-fA-F]{40}$")
 KEY_RE = re.compile(r"^(0x)?[0-9a-fA-F]{64}$")
-SECRET_FIELDS = {"signer_private_key", "admin_token"}
+SECRET_FIELDS = {"signer_private_key", "retiring_signer_private_keys", "admin_token"}
 
 
 def derived_salt(stage: str, table_name: str) -> str:
@@ -35,6 +35,14 @@ class Settings:
     confirmations: int = 2
     rpc_timeout_seconds: float = 5.0
     signer_private_key: str | None = None
+    # Keys being rotated out: they take no new payouts, only drain the ones they already signed
+    # (rebroadcast, replace, cancel, fill their nonce gaps) until none is left.
+    retiring_signer_private_keys: tuple[str, ...] = ()
+    # The same for KMS keys: `kms:<key id or alias>` specs (see `signer` below), comma-separated.
+    retiring_signers: tuple[str, ...] = ()
+    # A payout stays watched after `confirmed` until the chain's `finalized` block passes it, or
+    # this many confirmations where the node has no finalized tag.
+    finality_depth: int = 64
     native_symbol: str = "ETH"
     token_symbol: str = "SKT"
     token_address: str | None = None
@@ -102,6 +110,13 @@ class Settings:
     payout_signing: bool = True
     # Where every alert is also published (SNS); None: alerts are log lines only.
     alert_topic_arn: str | None = None
+    # Web pages: origins allowed to call the API from another site (CORS; none by default), the
+    # JSON-RPC URLs the pages may reach (the Content-Security-Policy's connect-src; the first is
+    # the verifier's default; never CHAIN_RPC_URL itself, which may carry a provider key) and an
+    # explorer's transaction URL with `{tx}` where the hash goes.
+    web_allowed_origins: tuple[str, ...] = ()
+    web_rpc_urls: tuple[str, ...] = ()
+    explorer_tx_url: str | None = None
 
     def __repr__(self) -> str:  # never print secrets
         shown = []
@@ -127,6 +142,17 @@ def _text(env: Mapping[str, str], name: str, default: str | None) -> str | None:
         return default
     value = value.strip()
     return value or default
+
+
+def _keys(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """A comma-separated list of private keys (the values are secrets: never echoed)."""
+    raw = _text(env, name, None)
+    if raw is None:
+        return ()
+    keys = tuple(k.strip() for k in raw.split(",") if k.strip())
+    if not all(KEY_RE.match(k) for k in keys):
+        raise SettingsError(f"{name} must be comma-separated 32-byte hex keys")
+    return keys
 
 
 def _int(env: Mapping[str, str], name: str, default: int, lo: int, hi: int) -> int:
@@ -240,6 +266,33 @@ def _faucet_settings(env: Mapping[str, str]) -> dict[str, object]:
     }
 
 
+def _origins(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    parts = [p.strip().rstrip("/") for p in (_text(env, name, "") or "").split(",") if p.strip()]
+    for part in parts:
+        if not re.match(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$", part):
+            raise SettingsError(f"{name} must be comma-separated origins like https://example.org")
+    return tuple(parts)
+
+
+def _url_list(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    parts = [p.strip() for p in (_text(env, name, "") or "").split(",") if p.strip()]
+    # No quotes, spaces or semicolons: each URL goes verbatim into a CSP header.
+    if not all(re.match(r"^https?://[A-Za-z0-9._~:/?#@!$&()*+=%-]+$", p) for p in parts):
+        raise SettingsError(f"{name} must be comma-separated http(s) URLs")
+    return tuple(parts)
+
+
+def _web_settings(env: Mapping[str, str]) -> dict[str, object]:
+    explorer = _url(env, "EXPLORER_TX_URL")
+    if explorer is not None and "{tx}" not in explorer:
+        raise SettingsError("EXPLORER_TX_URL must contain {tx} where the transaction hash goes")
+    return {
+        "web_allowed_origins": _origins(env, "WEB_ALLOWED_ORIGINS"),
+        "web_rpc_urls": _url_list(env, "WEB_RPC_URLS"),
+        "explorer_tx_url": explorer,
+    }
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Read and validate every setting; raise SettingsError naming the first bad one."""
     env = os.environ if env is None else env
@@ -247,6 +300,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     if key is not None and not KEY_RE.match(key):
         # The value is a secret: say what is wrong without echoing it.
         raise SettingsError("SIGNER_PRIVATE_KEY must be 32 bytes of hex (64 hex digits)")
+    retiring = _keys(env, "RETIRING_SIGNER_PRIVATE_KEYS")
     admin = _text(env, "ADMIN_TOKEN", None)
     if admin is not None and len(admin) < 16:
         raise SettingsError("ADMIN_TOKEN must be at least 16 characters when set")
@@ -265,6 +319,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         confirmations=_int(env, "CONFIRMATIONS", 2, 0, 1000),
         rpc_timeout_seconds=_float(env, "RPC_TIMEOUT_SECONDS", 5.0, 0.1, 60.0),
         signer_private_key=key,
+        retiring_signer_private_keys=retiring,
+        retiring_signers=_retiring_kms(env),
+        finality_depth=_int(env, "FINALITY_DEPTH", 64, 1, 10_000),
         native_symbol=_text(env, "NATIVE_SYMBOL", "ETH") or "ETH",
         token_symbol=_text(env, "TOKEN_SYMBOL", "SKT") or "SKT",
         token_address=_address(env, "TOKEN_ADDRESS"),
@@ -296,6 +353,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         signer=_signer(env, stage, key),
         payout_signing=_flag(env, "PAYOUT_SIGNING", True),
         alert_topic_arn=_topic_arn(env),
+        **_web_settings(env),  # type: ignore[arg-type]
     )
 
 
@@ -319,6 +377,14 @@ def _signer(env: Mapping[str, str], stage: str, key: str | None) -> str | None:
     if raw == "key" and key is None:
         raise SettingsError("SIGNER=key needs SIGNER_PRIVATE_KEY")
     return raw
+
+
+def _retiring_kms(env: Mapping[str, str]) -> tuple[str, ...]:
+    raw = _text(env, "RETIRING_SIGNERS", None)
+    specs = tuple(x.strip() for x in (raw or "").split(",") if x.strip())
+    if not all(spec.startswith("kms:") and SIGNER_RE.match(spec) for spec in specs):
+        raise SettingsError("RETIRING_SIGNERS must be comma-separated kms:<key id or alias>")
+    return specs
 
 
 def _topic_arn(env: Mapping[str, str]) -> str | None:

@@ -36,6 +36,8 @@ def served_routes() -> set[tuple[str, str]]:
         for path, methods in app.app.routes.items()
         for method, entry in methods.items()
         if not entry.view_name.startswith(CATCH_ALL_PREFIX)
+        # The API lives under /v1; the HTML pages (web_routes.py) are not part of it.
+        and path.startswith("/v1/")
     }
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.core.leases import Lease, LeaseHeld, acquire
-from chalicelib.core.outbox.model import payout_key
+from chalicelib.core.outbox.model import payout_key, queue
 from chalicelib.core.runtime import Runtime
 from chalicelib.core.store import DynamoStore, Item, Op, update_op
 
@@ -28,6 +28,8 @@ class Run:
     signer: Signer
     lease: Lease
     deadline_ms: int
+    # Only the active wallet takes new intents; a retiring one drains what it signed already.
+    active: bool = True
     summary: Counter[str] = field(default_factory=Counter)
     # Per-run memo of chain facts that do not change within a run (fees, which addresses
     # are contracts), so each payout does not pay for the same RPC calls again.
@@ -40,6 +42,26 @@ class Run:
     @property
     def wallet(self) -> str:
         return self.signer.address
+
+    def owns(self, payout: Item) -> bool:
+        """Whether `payout` holds a nonce of this run's wallet (only then may it act on it)."""
+        return str(payout.get("wallet", "")).lower() == self.wallet.lower()
+
+    def mine(self, status: str) -> list[Item]:
+        """This wallet's payouts in `status`, each re-read from its base item.
+
+        The work index is eventually consistent: its copy may be older than the payout, so
+        every decision is taken on the consistent base item, and items that moved on are
+        skipped.
+        """
+        found = []
+        for copy in self.store.iter_work(queue(status)):
+            if not self.owns(copy):
+                continue
+            payout = self.store.get(**payout_key(copy["id"]))
+            if payout is not None and payout["status"] == status and self.owns(payout):
+                found.append(payout)
+        return found
 
     def now(self) -> int:
         return self.rt.clock.now_ms()
@@ -77,18 +99,30 @@ def lease_name(wallet: str) -> str:
     return f"payout-engine#{wallet}"
 
 
-def with_run(rt: Runtime, deadline_ms: int, body: Callable[[Run], None]) -> dict[str, Any]:
-    """Run `body` under the wallet's lease; a held lease makes this run a no-op."""
-    chain, signer = rt.chain, rt.signer
+def with_run(
+    rt: Runtime, deadline_ms: int, body: Callable[[Run], None], signer: Signer | None = None
+) -> dict[str, Any]:
+    """Run `body` for one wallet (the active one by default) under that wallet's lease.
+
+    A held lease makes this run a no-op. A chain that stops answering ends the run early
+    with everything stored; the caller goes on with what needs no chain (finalizers).
+    """
+    from chalicelib.core.chain import ChainUnavailable
+
+    chain = rt.chain
+    signer = signer or rt.signer
     if chain is None or signer is None:
         return {"skipped": "chain_disabled"}
     try:
         lease = acquire(rt.store, rt.clock, lease_name(signer.address), rt.settings.lease_ttl_ms)
     except LeaseHeld:
         return {"skipped": "lease_held"}
-    run = Run(rt, chain, signer, lease, deadline_ms)
+    active = rt.signer is not None and signer.address == rt.signer.address
+    run = Run(rt, chain, signer, lease, deadline_ms, active=active)
     try:
         body(run)
+    except ChainUnavailable:
+        run.summary["chain_unavailable"] += 1
     finally:
         lease.release()
     return dict(run.summary)

@@ -18,6 +18,7 @@ from chalicelib.core.outbox.model import (
     CONFIRMED,
     FAILED,
     NEEDS_ATTENTION,
+    finality_marker,
     finalize_marker,
     index_fields,
 )
@@ -25,7 +26,10 @@ from chalicelib.core.outbox.webhook_events import payout_event_op
 from chalicelib.core.store import Item, TransactionFailed, put_op
 
 
-def _conclude(run: Run, payout: Item, status: str, **changes: Any) -> bool:
+def _conclude(
+    run: Run, payout: Item, status: str, *, watch: str | None = None, **changes: Any
+) -> bool:
+    """One terminal transition; with `watch` (the mined hash) it stays watched until final."""
     old = payout["status"]
     update = run.update(
         payout,
@@ -37,8 +41,11 @@ def _conclude(run: Run, payout: Item, status: str, **changes: Any) -> bool:
     marker = put_op(finalize_marker(payout, status, run.now()), name="finalize")
     after = {**payout, **changes, "status": status, "updated_at": run.now()}
     event = payout_event_op(run.rt.settings, after, run.now())
+    ops = [update, marker, event]
+    if watch is not None:
+        ops.append(put_op(finality_marker(payout, run.wallet, watch, run.now()), name="finality"))
     try:
-        run.commit([update, marker, event])
+        run.commit(ops)
     except TransactionFailed:
         return False  # someone concluded it first; they alerted if needed
     run.transition(old, status)
@@ -68,6 +75,7 @@ def concluded_on_chain(run: Run, payout: Item, receipt: Receipt, depth: int) -> 
         run,
         payout,
         status,
+        watch=receipt.tx_hash,
         tx_hash=receipt.tx_hash,
         mined_block=receipt.block_number,
         mined_block_hash=receipt.block_hash,
