@@ -38,6 +38,8 @@ def served_routes() -> set[tuple[str, str]]:
         if not entry.view_name.startswith(CATCH_ALL_PREFIX)
         # The API lives under /v1; the HTML pages (web_routes.py) are not part of it.
         and path.startswith("/v1/")
+        # CORS preflights (OPTIONS) are not operations of the API.
+        and method != "OPTIONS"
     }
 
 
