@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from chalicelib.core.clock import Clock
 from chalicelib.core.settings import Settings, load_settings
 from chalicelib.core.store import DynamoStore
+from chalicelib.core.wallets import Wallets
 
 if TYPE_CHECKING:
     from chalicelib.core.chain import Signer, Web3Chain
@@ -75,13 +76,18 @@ class Runtime:
         )
 
     @cached_property
-    def signer(self) -> Signer | None:
-        """The hot wallet, or None when no signer key is configured."""
-        if not self.settings.signer_private_key:
-            return None
-        from chalicelib.core.chain import Signer
+    def wallets(self) -> Wallets:
+        """The wallets by purpose (escrow, faucet, anchor); see chalicelib/core/wallets.py."""
+        return Wallets(self.settings)
 
-        return Signer(self.settings.signer_private_key)
+    def wallet(self, purpose: str) -> Signer | None:
+        """The wallet that pays for `purpose`, or None when that purpose has no key."""
+        return self.wallets.signer(purpose)
+
+    @property
+    def signer(self) -> Signer | None:
+        """The shared wallet (SIGNER_PRIVATE_KEY), or None when none is configured."""
+        return self.wallets.shared()
 
 
 _current: Runtime | None = None

@@ -15,7 +15,19 @@ from chalicelib.core.errors import SettingsError
 
 ADDRESS_RE = re.compile(r"^0x[0-9a-fA-F]{40}$")
 KEY_RE = re.compile(r"^(0x)?[0-9a-fA-F]{64}$")
-SECRET_FIELDS = {"signer_private_key", "admin_token"}
+SECRET_FIELDS = {
+    "signer_private_key",
+    "escrow_private_key",
+    "faucet_private_key",
+    "anchor_private_key",
+    "admin_token",
+}
+# The wallets by purpose and the setting holding each one's key (see chalicelib/core/wallets.py).
+PURPOSE_KEY_SETTINGS = {
+    "escrow": "ESCROW_PRIVATE_KEY",
+    "faucet": "FAUCET_PRIVATE_KEY",
+    "anchor": "ANCHOR_PRIVATE_KEY",
+}
 
 
 @dataclass(frozen=True)
@@ -28,7 +40,12 @@ class Settings:
     chain_id: int = 31337
     confirmations: int = 2
     rpc_timeout_seconds: float = 5.0
+    # The shared wallet: pays for every purpose that has no key of its own (small deployments).
     signer_private_key: str | None = None
+    # One wallet per purpose: OTC escrow, faucet drips and claims, anchor transactions.
+    escrow_private_key: str | None = None
+    faucet_private_key: str | None = None
+    anchor_private_key: str | None = None
     native_symbol: str = "ETH"
     token_symbol: str = "SKT"
     token_address: str | None = None
@@ -210,13 +227,21 @@ def _faucet_settings(env: Mapping[str, str]) -> dict[str, object]:
     }
 
 
+def _key(env: Mapping[str, str], name: str) -> str | None:
+    key = _text(env, name, None)
+    if key is not None and not KEY_RE.match(key):
+        # The value is a secret: say what is wrong without echoing it.
+        raise SettingsError(f"{name} must be 32 bytes of hex (64 hex digits)")
+    return key
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Read and validate every setting; raise SettingsError naming the first bad one."""
     env = os.environ if env is None else env
-    key = _text(env, "SIGNER_PRIVATE_KEY", None)
-    if key is not None and not KEY_RE.match(key):
-        # The value is a secret: say what is wrong without echoing it.
-        raise SettingsError("SIGNER_PRIVATE_KEY must be 32 bytes of hex (64 hex digits)")
+    key = _key(env, "SIGNER_PRIVATE_KEY")
+    purpose_keys = {
+        f"{purpose}_private_key": _key(env, name) for purpose, name in PURPOSE_KEY_SETTINGS.items()
+    }
     admin = _text(env, "ADMIN_TOKEN", None)
     if admin is not None and len(admin) < 16:
         raise SettingsError("ADMIN_TOKEN must be at least 16 characters when set")
@@ -234,6 +259,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         confirmations=_int(env, "CONFIRMATIONS", 2, 0, 1000),
         rpc_timeout_seconds=_float(env, "RPC_TIMEOUT_SECONDS", 5.0, 0.1, 60.0),
         signer_private_key=key,
+        **purpose_keys,  # type: ignore[arg-type]
         native_symbol=_text(env, "NATIVE_SYMBOL", "ETH") or "ETH",
         token_symbol=_text(env, "TOKEN_SYMBOL", "SKT") or "SKT",
         token_address=_address(env, "TOKEN_ADDRESS"),

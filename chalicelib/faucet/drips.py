@@ -16,14 +16,17 @@ from chalicelib.core.errors import DependencyUnavailable, RateLimited
 from chalicelib.core.log import log
 from chalicelib.core.money import format_amount
 from chalicelib.core.outbox.intents import intent_op, make_intent
+from chalicelib.core.outbox.purposes import register_owner
 from chalicelib.core.runtime import Runtime
 from chalicelib.core.store import TransactionFailed, put_op
+from chalicelib.core.wallets import FAUCET
 from chalicelib.faucet import config, ratelimit, stats
 from chalicelib.faucet.keys import drip_key, drip_slot_key
 from chalicelib.faucet.ratelimit import IP, WALLET, Slots, Subject
 from chalicelib.faucet.wallets import drip_wallet
 
 DRIP_OWNER = "drip"
+register_owner(DRIP_OWNER, FAUCET)  # drips are paid from the faucet wallet only
 PENDING = "pending"
 
 
@@ -49,7 +52,9 @@ def request_drip(rt: Runtime, body: dict[str, Any], client_ip: str) -> dict[str,
         if None in picks:
             raise _limited(slots, limit, now)
         drip_id = "dr_" + secrets.token_hex(12)
-        intent = make_intent(f"drip:{drip_id}", asset, wallet, amount, DRIP_OWNER, drip_id)
+        intent = make_intent(
+            f"drip:{drip_id}", asset, wallet, amount, DRIP_OWNER, drip_id, purpose=FAUCET
+        )
         taken = [
             ratelimit.take_op(s.subject, i, now, window_ms, drip_id)
             for s, i in zip(slots, picks, strict=True)

@@ -25,6 +25,7 @@ from chalicelib.core.outbox.model import payout_id
 from chalicelib.core.runtime import Runtime
 from chalicelib.core.signing import SignedAction
 from chalicelib.core.store import Item, TransactionFailed, put_op
+from chalicelib.core.wallets import ESCROW
 from chalicelib.otc import deposits, hashlock, legs, limits, signatures
 from chalicelib.otc.deposits import Deposit
 from chalicelib.otc.model import (
@@ -219,6 +220,7 @@ def _refund_refused(
         deposit.amount,
         OWNER_TYPE,
         order["id"],
+        purpose=ESCROW,
     )
     ops = [
         deposits.guard_op(deposit.tx, _refused_use(order), now),

@@ -21,6 +21,7 @@ from chalicelib.core.outbox import intents
 from chalicelib.core.outbox.model import CONFIRMED, FAILED, payout_key
 from chalicelib.core.runtime import Runtime
 from chalicelib.core.store import Item, Op, TransactionFailed, delete_op
+from chalicelib.core.wallets import ESCROW
 from chalicelib.otc import legs
 from chalicelib.otc.model import (
     REFUND_ADMIN,
@@ -102,7 +103,7 @@ def retry(rt: Runtime, order_id: str) -> dict[str, Any]:
     again = {
         role: intents.make_intent(
             f"otc:{order_id}:{role}:retry{attempt}",
-            p["asset"], p["to"], int(p["amount"]), p["owner_type"], order_id,
+            p["asset"], p["to"], int(p["amount"]), p["owner_type"], order_id, purpose=ESCROW,
         )
         for role, p in payouts.items()
         if p is not None and p["status"] == FAILED

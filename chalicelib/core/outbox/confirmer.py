@@ -24,8 +24,8 @@ from chalicelib.core.store import Item, TransactionFailed
 def confirm_pass(run: Run) -> None:
     head = run.chain.block_number()
     # needs_attention payouts that were sent are still watched: their transaction may yet land.
-    watched = list(run.store.iter_work(queue(BROADCAST))) + [
-        p for p in run.store.iter_work(queue(NEEDS_ATTENTION)) if p.get("attempts")
+    watched = [p for p in run.store.iter_work(queue(BROADCAST)) if run.owns(p)] + [
+        p for p in run.store.iter_work(queue(NEEDS_ATTENTION)) if p.get("attempts") and run.owns(p)
     ]
     for payout in watched:
         if not run.time_left():

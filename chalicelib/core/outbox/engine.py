@@ -44,6 +44,18 @@ class Run:
     def now(self) -> int:
         return self.rt.clock.now_ms()
 
+    def owns(self, payout: Item) -> bool:
+        """Whether this run's wallet is the one that signs `payout`.
+
+        A signed payout belongs to the wallet that holds its nonce; an unsigned one to the wallet
+        of its purpose (never another: a faucet run never touches an escrow payout).
+        """
+        if payout.get("wallet"):
+            return str(payout["wallet"]).lower() == self.wallet.lower()
+        purpose = payout.get("purpose")
+        owner = self.rt.wallet(purpose) if purpose else self.rt.signer
+        return owner is not None and owner.address.lower() == self.wallet.lower()
+
     def time_left(self) -> bool:
         """False once the run should stop to finish before its deadline and lease expiry."""
         now = self.now()
@@ -77,10 +89,27 @@ def lease_name(wallet: str) -> str:
     return f"payout-engine#{wallet}"
 
 
-def with_run(rt: Runtime, deadline_ms: int, body: Callable[[Run], None]) -> dict[str, Any]:
-    """Run `body` under the wallet's lease; a held lease makes this run a no-op."""
-    chain, signer = rt.chain, rt.signer
-    if chain is None or signer is None:
+def with_run(
+    rt: Runtime, deadline_ms: int, body: Callable[[Run], None], signer: Signer | None = None
+) -> dict[str, Any]:
+    """Run `body` for every wallet (or just `signer`'s), each under its own lease.
+
+    Wallets of different purposes have separate nonce lanes: one that waits for funds or holds
+    a long queue never delays another. A held lease makes that wallet's part a no-op.
+    """
+    if signer is None:
+        if rt.chain is None:
+            return {"skipped": "chain_disabled"}
+        parts = [with_run(rt, deadline_ms, body, one) for one in rt.wallets.signers()]
+        worked = [p for p in parts if "skipped" not in p]
+        if not worked:
+            return parts[0] if parts else {"skipped": "no_wallet"}
+        total: Counter[str] = Counter()
+        for part in worked:
+            total.update(part)
+        return dict(total)
+    chain = rt.chain
+    if chain is None:
         return {"skipped": "chain_disabled"}
     try:
         lease = acquire(rt.store, rt.clock, lease_name(signer.address), rt.settings.lease_ttl_ms)

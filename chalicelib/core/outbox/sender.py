@@ -61,7 +61,8 @@ def send_pass(run: Run) -> None:
     chain_nonce = run.chain.nonce(run.wallet, "pending")
     counter = wallet.load_counter(run.store, run.wallet, chain_nonce, run.now())
     # Stored bytes go out first, in nonce order: later nonces cannot be mined before them.
-    signed = sorted(run.store.iter_work(queue(SIGNED)), key=lambda p: int(p["nonce"]))
+    mine = [p for p in run.store.iter_work(queue(SIGNED)) if run.owns(p)]
+    signed = sorted(mine, key=lambda p: int(p["nonce"]))
     try:
         for chunk in _chunks(signed):
             if not run.time_left():
@@ -70,6 +71,8 @@ def send_pass(run: Run) -> None:
         funds = Funds(run)
         batch: list[Item] = []
         for payout in run.store.iter_work(queue(REQUESTED)):
+            if not run.owns(payout):
+                continue  # another wallet's lane: it sends (or waits for funds) on its own
             if run.summary[f"{REQUESTED}->{SIGNED}"] + len(batch) >= MAX_PER_RUN:
                 break
             if not funds.reserve(payout):

@@ -26,6 +26,7 @@ from chalicelib.core.outbox.model import (
     public_view,
     queue,
 )
+from chalicelib.core.outbox.purposes import register_owner
 from chalicelib.core.runtime import Runtime
 from chalicelib.core.store import (
     ConditionFailed,
@@ -34,8 +35,12 @@ from chalicelib.core.store import (
     put_op,
     update_op,
 )
+from chalicelib.core.wallets import FAUCET
 
 ADMIN_OWNER = "admin"
+# An operator's payouts come from the faucet wallet: never from escrow, which holds only what
+# traders deposited and owes exactly that (its ledger would no longer match).
+register_owner(ADMIN_OWNER, FAUCET)
 PAGE_MAX = 100
 
 
@@ -82,7 +87,8 @@ def request_admin_payout(rt: Runtime, body: dict[str, Any]) -> tuple[int, dict[s
     asset, decimals = resolve_asset(rt.settings, body.get("asset", NATIVE))
     amount = parse_amount(body.get("amount"), decimals)
     intent = make_intent(
-        f"admin:{key.strip()}", asset, body.get("to"), amount, ADMIN_OWNER, key.strip()
+        f"admin:{key.strip()}", asset, body.get("to"), amount, ADMIN_OWNER, key.strip(),
+        purpose=FAUCET,
     )
     now = rt.clock.now_ms()
     payout, created = request_payout(rt.store, intent, now)
