@@ -67,3 +67,9 @@ def otc_expiry(event: Any) -> dict[str, Any]:
 def otc_reconcile(event: Any) -> dict[str, Any]:
     rt = get_runtime()
     return jobs.otc_reconcile(rt, jobs.deadline_from(event.context, rt.clock.now_ms()))
+
+
+@app.schedule(Rate(5, unit=Rate.MINUTES))
+def otc_reserves(event: Any) -> dict[str, Any]:
+    rt = get_runtime()
+    return jobs.otc_reserves(rt, jobs.deadline_from(event.context, rt.clock.now_ms()))

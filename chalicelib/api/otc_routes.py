@@ -16,6 +16,7 @@ jobs = lazy_module("chalicelib.otc.jobs")
 matching = lazy_module("chalicelib.otc.matching")
 orders = lazy_module("chalicelib.otc.orders")
 recovery = lazy_module("chalicelib.otc.recovery")
+reserves = lazy_module("chalicelib.otc.reserves")
 settlement = lazy_module("chalicelib.otc.settlement")
 
 bp = Blueprint(__name__)
@@ -33,6 +34,12 @@ def create_order() -> Response:
 @route(bp, "/v1/orders", methods=["GET"])
 def list_orders() -> Response:
     return json_response(200, orders.list_orders(get_runtime(), query_params(bp.current_request)))
+
+
+@route(bp, "/v1/otc/reserves", methods=["GET"])
+def get_reserves() -> Response:
+    """Proof of reserves: escrow's liabilities against its balance on chain (public)."""
+    return json_response(200, reserves.reserves(get_runtime()))
 
 
 @route(bp, "/v1/orders/{order_id}", methods=["GET"])

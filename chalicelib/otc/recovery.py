@@ -13,6 +13,7 @@ Ambiguous payouts (needs_attention) never lead here: they wait for the engine.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from chalicelib.core.errors import Conflict
@@ -47,7 +48,13 @@ def leg_payouts(rt: Runtime, order: Item) -> dict[str, Item | None]:
 
 
 def to_recovery(
-    rt: Runtime, order: Item, failed: list[str], in_flight: bool, now: int, fence: Op | None
+    rt: Runtime,
+    order: Item,
+    failed: list[str],
+    in_flight: bool,
+    now: int,
+    fence: Op | None,
+    extra: Sequence[Op] = (),
 ) -> str | None:
     old = order["status"]
     _, ops = move(
@@ -58,7 +65,7 @@ def to_recovery(
         failed_roles=failed,
         awaiting=AWAITING_PAYOUTS if in_flight else AWAITING_ADMIN,
     )
-    if not commit(rt, ops, fence):
+    if not commit(rt, [*ops, *extra], fence):
         return None
     alert(
         "otc_settlement_recovery",
@@ -71,11 +78,12 @@ def to_recovery(
 
 
 def await_admin(
-    rt: Runtime, order: Item, failed: list[str], now: int, fence: Op | None
+    rt: Runtime, order: Item, failed: list[str], now: int, fence: Op | None,
+    extra: Sequence[Op] = (),
 ) -> str | None:
     """Every leg has concluded: take the order off the reconciler's queue until an admin acts."""
     _, ops = move(order, SETTLEMENT_RECOVERY, now, failed_roles=failed, awaiting=AWAITING_ADMIN)
-    if not commit(rt, ops, fence):
+    if not commit(rt, [*ops, *extra], fence):
         return None
     return f"{SETTLEMENT_RECOVERY}->awaiting_admin"
 
