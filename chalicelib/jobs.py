@@ -20,6 +20,7 @@ def register_owners() -> None:
     import chalicelib.anchoring.outcomes  # noqa: F401 - anchor transactions
     import chalicelib.core.outbox.service  # noqa: F401 - the admin's manual payouts
     import chalicelib.faucet.finalizer  # noqa: F401 - drips and event claims
+    import chalicelib.otc.deposit_refunds  # noqa: F401 - refunds of stray deposits
     import chalicelib.otc.finalizer  # noqa: F401 - OTC settlement legs and refunds
 
 

@@ -28,6 +28,7 @@ from typing import Any
 
 from chalicelib.anchoring import merkle
 from chalicelib.anchoring.registry import ANCHORED_TOPIC, seq_topic, word
+from chalicelib.core import confirmations
 
 # The service's own default depth. For a public chain choose more (e.g. 12 on Ethereum).
 DEFAULT_CONFIRMATIONS = 2
@@ -176,9 +177,9 @@ def check_chain(receipt: dict[str, Any], rpc: JsonRpc, min_confirmations: int) -
     data = bytes.fromhex(str(log.get("data", "0x"))[2:])
     if data != word(receipt["tree_size"]) + _h32(batch, "prev"):
         raise Invalid("the log's tree size or prev differ from the receipt")
-    depth = _int(rpc.call("eth_blockNumber", [])) - block_number
+    depth = confirmations.count(_int(rpc.call("eth_blockNumber", [])), block_number)
     if depth < min_confirmations:
-        raise Invalid(f"only {max(depth, 0)} confirmations, {min_confirmations} required")
+        raise Invalid(f"only {depth} confirmations, {min_confirmations} required")
 
 
 def verify(

@@ -15,6 +15,7 @@ hashlock = lazy_module("chalicelib.otc.hashlock")
 jobs = lazy_module("chalicelib.otc.jobs")
 matching = lazy_module("chalicelib.otc.matching")
 orders = lazy_module("chalicelib.otc.orders")
+deposit_refunds = lazy_module("chalicelib.otc.deposit_refunds")
 recovery = lazy_module("chalicelib.otc.recovery")
 reserves = lazy_module("chalicelib.otc.reserves")
 settlement = lazy_module("chalicelib.otc.settlement")
@@ -72,6 +73,13 @@ def cancel_order(order_id: str) -> Response:
 def read_secret(order_id: str) -> Response:
     rt, request = get_runtime(), bp.current_request
     return json_response(200, hashlock.read_secret(rt, order_id, json_object(request)))
+
+
+@route(bp, "/v1/deposits/{deposit_tx}/refund", methods=["POST"])
+def refund_deposit(deposit_tx: str) -> Response:
+    rt, request = get_runtime(), bp.current_request
+    status, body = deposit_refunds.refund_deposit(rt, deposit_tx, json_object(request))
+    return json_response(status, body)
 
 
 @route(bp, "/v1/orderbook", methods=["GET"])

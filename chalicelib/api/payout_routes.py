@@ -41,7 +41,8 @@ def request_payout() -> Response:
 @route(bp, "/v1/admin/payouts/{payout_id}/cancel", methods=["POST"])
 def cancel_payout(payout_id: str) -> Response:
     rt = admin(bp.current_request)
-    return json_response(202, service.cancel_payout(rt, payout_id))
+    body = json_object(bp.current_request, allow_empty=True)
+    return json_response(202, service.cancel_payout(rt, payout_id, body))
 
 
 @route(bp, "/v1/admin/reconcile", methods=["POST"])

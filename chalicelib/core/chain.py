@@ -6,6 +6,7 @@ chain import it (rule 12: routes that don't touch the chain stay cheap to cold-s
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +22,9 @@ from chalicelib.core.errors import DependencyUnavailable, ServiceError
 ERC20_TRANSFER_SELECTOR = bytes.fromhex("a9059cbb")
 ERC20_TRANSFER_TOPIC = "0x" + bytes(Web3.keccak(text="Transfer(address,address,uint256)")).hex()
 ERC20_BALANCE_OF_SELECTOR = bytes.fromhex("70a08231")
+# A node that does not even accept the connection within this is down; loopback and a healthy
+# provider connect in milliseconds.
+CONNECT_TIMEOUT_S = 2.0
 
 
 class ChainUnavailable(DependencyUnavailable):
@@ -102,17 +106,34 @@ class Signer:
 
 
 class Web3Chain:
-    """JSON-RPC access for the service (lazy connection, short timeouts, typed errors)."""
+    """JSON-RPC access for the service (lazy connection, short timeouts, typed errors).
+
+    One time budget bounds the calls: each waits at most `timeout` (web3's own retries are
+    switched off: they turned one hung call into six), and once a call has timed out the node
+    counts as down for `timeout` seconds, so the next calls of the same request fail at once
+    instead of each waiting out its own timeout.
+    """
 
     def __init__(self, rpc_url: str, chain_id: int, timeout: float = 5.0) -> None:
         self.rpc_url = rpc_url
         self.chain_id = chain_id
-        self.w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": timeout}))
+        self.timeout = timeout
+        self._down_until = 0.0
+        provider = Web3.HTTPProvider(
+            rpc_url,
+            request_kwargs={"timeout": (min(timeout, CONNECT_TIMEOUT_S), timeout)},
+            exception_retry_configuration=None,
+        )
+        self.w3 = Web3(provider)
 
     def _rpc(self, fn: Any, *args: Any) -> Any:
+        if time.monotonic() < self._down_until:
+            raise ChainUnavailable("the chain node did not answer within the time budget")
         try:
             return fn(*args)
         except (requests.ConnectionError, requests.Timeout, OSError) as exc:
+            if isinstance(exc, requests.Timeout):
+                self._down_until = time.monotonic() + self.timeout
             raise ChainUnavailable("the chain node cannot be reached") from exc
 
     def health(self) -> str:
@@ -144,6 +165,24 @@ class Web3Chain:
 
     def has_code(self, address: str) -> bool:
         return len(self._rpc(self.w3.eth.get_code, checksum(address))) > 0
+
+    def finalized_block(self, head: int) -> int | None:
+        """The chain's `finalized` block, or None where the node has no real finality.
+
+        Development nodes (hardhat, anvil) answer the tag with the head itself: a finalized
+        block that is never behind the head is no finality at all, so it reads as None and
+        the caller counts FINALITY_DEPTH confirmations instead.
+        """
+        try:
+            block = self._rpc(self.w3.eth.get_block, "finalized")
+        except ChainUnavailable:
+            raise
+        except Exception:  # noqa: BLE001 - a node without the tag answers an RPC error
+            return None
+        number = int(block["number"]) if block else None
+        if number is None or number >= head:
+            return None
+        return number
 
     def fees(self) -> tuple[int, int]:
         """(max_fee_per_gas, max_priority_fee_per_gas) for a transaction sent now."""

@@ -15,9 +15,9 @@ What counts as paid:
 - token: the SUM of the token contract's `Transfer(from=sender, to=recipient)` logs in the
   transaction is at least `min_amount` (a batch sender emitting several logs counts in full;
   since the transaction can pay only one thing, summing cannot double count).
-- the transaction succeeded (status 1), has `confirmations` blocks on top of its block (the same
-  depth measure as the payout engine), was sent by `sender` (`from`), and its block's timestamp
-  is no earlier than `not_before_ms`.
+- the transaction succeeded (status 1), has `confirmations` confirmations (its own block counts
+  as 1, as in wallets and the payout engine), was sent by `sender` (`from`), and its block's
+  timestamp is no earlier than `not_before_ms`.
 
 Every refusal is a 4xx with its own code and changes nothing; the chain being unreachable is 503
 (`ChainUnavailable`), never a 4xx. This module imports web3 only through `rt.chain` (rule 12).
@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 from chalicelib.core.addresses import normalize_address
 from chalicelib.core.assets import NATIVE
 from chalicelib.core.clock import iso
+from chalicelib.core.confirmations import count as confirmations_at
 from chalicelib.core.errors import BadRequest, Conflict, Unprocessable
 from chalicelib.core.store import DynamoStore, Item, Op, TransactionFailed, key, put_op
 
@@ -162,7 +163,7 @@ def verify_payment(chain: Web3Chain | None, expected: Expected, confirmations: i
         )
     if receipt.status != 1:
         raise TxFailed("the transaction reverted: nothing was paid", details=details)
-    depth = max(0, chain.block_number() - receipt.block_number)
+    depth = confirmations_at(chain.block_number(), receipt.block_number)
     if depth < confirmations:
         raise TxNotConfirmed(
             f"the transaction needs {confirmations} confirmations, it has {depth}",

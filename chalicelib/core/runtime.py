@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from chalicelib.core.clock import Clock
 from chalicelib.core.settings import Settings, load_settings
 from chalicelib.core.store import DynamoStore
-from chalicelib.core.wallets import Wallets
+from chalicelib.core.wallets import Wallets, make_signer
 
 if TYPE_CHECKING:
     from chalicelib.core.chain import Signer, Web3Chain
@@ -81,13 +81,42 @@ class Runtime:
         return Wallets(self.settings)
 
     def wallet(self, purpose: str) -> Signer | None:
-        """The wallet that pays for `purpose`, or None when that purpose has no key."""
+        """The active wallet that pays for `purpose`, or None when that purpose has no key."""
         return self.wallets.signer(purpose)
 
     @property
     def signer(self) -> Signer | None:
         """The shared wallet (SIGNER_PRIVATE_KEY), or None when none is configured."""
         return self.wallets.shared()
+
+    @cached_property
+    def retiring_signers(self) -> list[Signer]:
+        """Wallets being rotated out: they only drain the payouts they signed already."""
+        active = {s.address for s in self.wallets.signers()}
+        signers = [make_signer(k) for k in self.settings.retiring_signer_private_keys]
+        seen: set[str] = set()
+        kept = []
+        for s in signers:
+            if s.address not in active and s.address not in seen:
+                seen.add(s.address)
+                kept.append(s)
+        return kept
+
+    @property
+    def signers(self) -> list[Signer]:
+        """Every wallet the engine works for: each purpose's active one, then retiring ones."""
+        return self.wallets.signers() + self.retiring_signers
+
+    def is_active(self, address: str) -> bool:
+        """Whether `address` is the active wallet of some purpose (it takes new intents)."""
+        return any(s.address.lower() == address.lower() for s in self.wallets.signers())
+
+    def signer_for(self, address: str | None) -> Signer | None:
+        """The key of `address` if this deployment holds it (a payout is signed only by it)."""
+        for s in self.signers:
+            if address is not None and s.address.lower() == address.lower():
+                return s
+        return None
 
 
 _current: Runtime | None = None

@@ -17,6 +17,7 @@ ADDRESS_RE = re.compile(r"^0x[0-9a-fA-F]{40}$")
 KEY_RE = re.compile(r"^(0x)?[0-9a-fA-F]{64}$")
 SECRET_FIELDS = {
     "signer_private_key",
+    "retiring_signer_private_keys",
     "escrow_private_key",
     "faucet_private_key",
     "anchor_private_key",
@@ -46,6 +47,12 @@ class Settings:
     escrow_private_key: str | None = None
     faucet_private_key: str | None = None
     anchor_private_key: str | None = None
+    # Keys being rotated out: they take no new payouts, only drain the ones they already signed
+    # (rebroadcast, replace, cancel, fill their nonce gaps) until none is left.
+    retiring_signer_private_keys: tuple[str, ...] = ()
+    # A payout stays watched after `confirmed` until the chain's `finalized` block passes it, or
+    # this many confirmations where the node has no finalized tag.
+    finality_depth: int = 64
     native_symbol: str = "ETH"
     token_symbol: str = "SKT"
     token_address: str | None = None
@@ -127,6 +134,17 @@ def _text(env: Mapping[str, str], name: str, default: str | None) -> str | None:
         return default
     value = value.strip()
     return value or default
+
+
+def _keys(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """A comma-separated list of private keys (the values are secrets: never echoed)."""
+    raw = _text(env, name, None)
+    if raw is None:
+        return ()
+    keys = tuple(k.strip() for k in raw.split(",") if k.strip())
+    if not all(KEY_RE.match(k) for k in keys):
+        raise SettingsError(f"{name} must be comma-separated 32-byte hex keys")
+    return keys
 
 
 def _int(env: Mapping[str, str], name: str, default: int, lo: int, hi: int) -> int:
@@ -242,6 +260,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     purpose_keys = {
         f"{purpose}_private_key": _key(env, name) for purpose, name in PURPOSE_KEY_SETTINGS.items()
     }
+    retiring = _keys(env, "RETIRING_SIGNER_PRIVATE_KEYS")
     admin = _text(env, "ADMIN_TOKEN", None)
     if admin is not None and len(admin) < 16:
         raise SettingsError("ADMIN_TOKEN must be at least 16 characters when set")
@@ -260,6 +279,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         rpc_timeout_seconds=_float(env, "RPC_TIMEOUT_SECONDS", 5.0, 0.1, 60.0),
         signer_private_key=key,
         **purpose_keys,  # type: ignore[arg-type]
+        retiring_signer_private_keys=retiring,
+        finality_depth=_int(env, "FINALITY_DEPTH", 64, 1, 10_000),
         native_symbol=_text(env, "NATIVE_SYMBOL", "ETH") or "ETH",
         token_symbol=_text(env, "TOKEN_SYMBOL", "SKT") or "SKT",
         token_address=_address(env, "TOKEN_ADDRESS"),

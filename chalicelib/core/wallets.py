@@ -37,6 +37,13 @@ def key_for(settings: Settings, purpose: str) -> str | None:
     return own or settings.signer_private_key
 
 
+def make_signer(secret: str) -> Signer:
+    """The one place a configured key becomes a Signer (another key source plugs in here)."""
+    from chalicelib.core.chain import Signer
+
+    return Signer(secret)
+
+
 class Wallets:
     """The signers by purpose, built on first use (eth_account is imported only then)."""
 
@@ -57,9 +64,7 @@ class Wallets:
             return None
         with self._lock:
             if key not in self._by_key:
-                from chalicelib.core.chain import Signer
-
-                self._by_key[key] = Signer(key)
+                self._by_key[key] = make_signer(key)
             return self._by_key[key]
 
     def address(self, purpose: str) -> str | None:

@@ -16,12 +16,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from boto3.dynamodb.conditions import Attr
+
 from chalicelib.core.clock import iso
 from chalicelib.core.errors import BadRequest, Conflict
 from chalicelib.core.log import log
 from chalicelib.core.outbox.model import CONFIRMED, FAILED, payout_key
 from chalicelib.core.runtime import Runtime
-from chalicelib.core.store import TransactionFailed
+from chalicelib.core.store import Item, Op, TransactionFailed, check_op
 from chalicelib.faucet import counters, validate
 from chalicelib.faucet.claimstate import (
     NEEDS_ATTENTION,
@@ -36,6 +38,7 @@ from chalicelib.faucet.keys import NEEDS_ATTENTION_QUEUE, claim_key
 
 OUTCOMES = ("paid", "release")
 PAGE_MAX = 100
+PAYOUT_CHECK = "payout"
 
 
 def resolve_claim(rt: Runtime, raw_code: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -70,8 +73,12 @@ def resolve_claim(rt: Runtime, raw_code: str, body: dict[str, Any]) -> dict[str,
     else:
         ops = release_ops(item, claim, RELEASED, now, resolution=resolution)
     try:
-        rt.store.transact(ops)
-    except TransactionFailed:
+        rt.store.transact([*ops, _payout_unchanged(claim["payout_id"], payout)])
+    except TransactionFailed as exc:
+        if exc.failed(PAYOUT_CHECK) is not None:
+            # The engine concluded the payout since we read it: its outcome decides, not us.
+            raise Conflict("the payout changed while resolving; look again",
+                           code="payout_changed") from None
         raise Conflict("the claim changed while resolving; look again",
                        code="claim_conflict") from None
     log("claim_resolved", event_id=item["event_id"], payout_id=claim["payout_id"],
@@ -80,6 +87,14 @@ def resolve_claim(rt: Runtime, raw_code: str, body: dict[str, Any]) -> dict[str,
     assert resolved is not None
     return {**claim_view(rt.settings, resolved, payout),
             "resolution": {**resolution, "at": iso(now)}}
+
+
+def _payout_unchanged(pid: str, payout: Item | None) -> Op:
+    """The decision holds only for the payout exactly as it was read (same status, version)."""
+    if payout is None:
+        return check_op(payout_key(pid), Attr("pk").not_exists(), name=PAYOUT_CHECK)
+    condition = Attr("status").eq(payout["status"]) & Attr("version").eq(payout["version"])
+    return check_op(payout_key(pid), condition, name=PAYOUT_CHECK)
 
 
 def list_claims(rt: Runtime, status: str | None, limit: str | None,

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from chalicelib.core import payments
-from chalicelib.core.errors import NotFound
+from chalicelib.core.errors import NotFound, ServiceError
 from chalicelib.core.runtime import Runtime
 from chalicelib.core.store import Item, Op, TransactionFailed
 from chalicelib.core.wallets import ESCROW
@@ -63,8 +63,24 @@ def verify(
         min_amount=minimum,
         not_before_ms=now - rt.settings.otc_deposit_max_age_seconds * 1000,
     )
-    paid = payments.verify_payment(rt.chain, expected, rt.settings.confirmations)
+    try:
+        paid = payments.verify_payment(rt.chain, expected, rt.settings.confirmations)
+    except (payments.AmountTooLow, payments.TxTooOld, payments.WrongAsset) as exc:
+        raise with_refund_hint(exc) from None  # it reached escrow and funds nothing
     return Deposit(paid.tx_hash, asset, paid.amount, sender)
+
+
+# Where a refusal that leaves a deposit in escrow unused points its sender.
+REFUND_HINT = (
+    "if this transaction paid the escrow address, it funds nothing: its sender can have it "
+    "refunded with a signed refund_deposit request (POST /v1/deposits/{deposit_tx}/refund)"
+)
+
+
+def with_refund_hint(exc: ServiceError) -> ServiceError:
+    """Add the way back to a refusal that leaves a deposit unused."""
+    exc.details = {**(exc.details or {}), "refund": REFUND_HINT}
+    return exc
 
 
 def ensure_unused(rt: Runtime, tx: str) -> None:

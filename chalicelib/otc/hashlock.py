@@ -3,8 +3,10 @@
 At match the service draws 32 random bytes; both parties see only their sha256 (`secret_hash`,
 on the order), which the buyer uses to lock QUOTE on the other chain. The secret itself lives in
 its own item that no view reads, and is released by `read_secret` alone: to the seller, who
-signs for it, once the order is `completed` AND its BASE payout is confirmed on chain (checked
-again here, so no bug elsewhere can release it early). It never appears in a log line.
+signs for it, once the order is `completed` AND its BASE payout is final on chain (past the
+chain's finality, not only confirmed: a re-org could still undo a confirmed payout, and a
+released secret cannot be taken back; checked again here, so no bug elsewhere can release it
+early). It never appears in a log line.
 """
 
 from __future__ import annotations
@@ -43,9 +45,9 @@ def read_secret(rt: Runtime, order_id: str, body: dict[str, Any]) -> dict[str, A
         raise NotFound("this order has no hash-lock secret", code="no_secret")
     if signed.signer != order.get("seller"):
         raise Forbidden("only the seller can read the secret", code="not_seller")
-    if order["status"] != COMPLETED or not _base_confirmed(rt, order):
+    if order["status"] != COMPLETED or not _base_final(rt, order):
         raise Conflict(
-            "the secret is released once the BASE payout is confirmed on chain",
+            "the secret is released once the BASE payout is final on chain",
             code="secret_not_released",
             details={"status": order["status"]},
         )
@@ -66,9 +68,9 @@ def read_secret(rt: Runtime, order_id: str, body: dict[str, Any]) -> dict[str, A
     }
 
 
-def _base_confirmed(rt: Runtime, order: Item) -> bool:
+def _base_final(rt: Runtime, order: Item) -> bool:
     pid = (order.get("payouts") or {}).get(BASE_LEG)
     if not pid:
         return False
     payout = rt.store.get(**payout_key(pid))
-    return payout is not None and payout.get("status") == CONFIRMED
+    return payout is not None and payout.get("status") == CONFIRMED and bool(payout.get("final_at"))

@@ -49,9 +49,10 @@ def match_order(rt: Runtime, order_id: str, body: dict[str, Any], ip: str) -> di
     taker = signed.signer
     order = load(rt, order_id)
     pair = pair_of(rt, order)
-    if taker == order["maker"]:
-        raise BadRequest("you cannot take your own order", code="own_order")
     raw_tx = signed.message["deposit_tx"]
+    if taker == order["maker"]:
+        own = BadRequest("you cannot take your own order", code="own_order")
+        raise deposits.with_refund_hint(own) if raw_tx else own
     if pair.on_chain and not raw_tx:
         raise BadRequest(
             "deposit_tx is required: send your side to the escrow address first",

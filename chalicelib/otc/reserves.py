@@ -135,7 +135,9 @@ def _pending(rt: Runtime, escrow: str) -> list[Item]:
         p
         for status in PENDING_STATUSES
         for p in rt.store.iter_work(queue(status))
-        if p.get("purpose") == ESCROW and str(p.get("wallet") or escrow).lower() == escrow.lower()
+        # Only what the ledger counts (OTC legs and refunds), not stray deposits sent back.
+        if p.get("owner_type") == OWNER_TYPE
+        and str(p.get("wallet") or escrow).lower() == escrow.lower()
     ]
     for marker in rt.store.iter_work(FINALIZE_QUEUE):
         if marker.get("owner_type") != OWNER_TYPE or marker.get("status") != CONFIRMED:

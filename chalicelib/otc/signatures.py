@@ -71,6 +71,16 @@ READ_SECRET = signing.register(
         description="OTC external pairs: the seller reads the hash-lock secret once completed",
     )
 )
+REFUND_DEPOSIT = signing.register(
+    Action(
+        "refund_deposit",
+        "RefundDeposit",
+        signer_field="sender",
+        fields=(Field("sender", "address"), Field("asset", "string")),
+        path_field="deposit_tx",
+        description="OTC: get back a deposit to the escrow address that funds no order",
+    )
+)
 
 
 def verify(

@@ -22,7 +22,7 @@ from chalicelib.core.runtime import Runtime, set_runtime
 from chalicelib.core.store import Item
 from chalicelib.otc.model import order_key
 from local import bootstrap
-from tests.integration.test_payout_engine import balance, mine
+from tests.integration.test_payout_engine import automine, balance, mine
 
 UNIT = 10**18
 SATS = 10**8
@@ -258,7 +258,7 @@ def test_an_on_chain_sell_order_is_taken_and_both_legs_land_before_it_is_complet
 # -- external pair: hash lock ----------------------------------------------------------------------
 
 
-def test_an_external_trade_releases_the_secret_to_the_seller_only_after_the_payout_confirms(
+def test_an_external_trade_releases_the_secret_to_the_seller_only_once_the_payout_is_final(
     api: Any, payout_rt: Runtime, w3: Any, token_address: str
 ) -> None:
     import hashlib
@@ -300,6 +300,10 @@ def test_an_external_trade_releases_the_secret_to_the_seller_only_after_the_payo
     run_until_settled(rt, w3)
     assert payout_of(rt, pid)["status"] == "confirmed"
     assert api.http.get(f"/v1/orders/{oid}").json_body["status"] == "completed"
+    assert read_secret(api, rt, oid, ALICE).status_code == 409  # confirmed, not final yet
+    mine(w3, rt.settings.finality_depth)
+    tick(rt)
+    assert payout_of(rt, pid)["final_at"]
 
     assert read_secret(api, rt, oid, BOB).json_body["error"] == "not_seller"
     released = read_secret(api, rt, oid, ALICE)
@@ -371,8 +375,10 @@ def test_cancel_refunds_the_maker_and_ends_cancelled_only_when_the_refund_is_con
     assert twice.status_code == 409 and twice.json_body["error"] == "order_not_open"
     late = match(api, rt, oid, BOB, send(w3, rt, BOB, "native", UNIT // 10).tx)
     assert late.status_code == 409 and late.json_body["details"]["status"] == "refund_pending"
+    automine(w3, False)  # sent, not yet mined: the order waits for the refund's receipt
     tick(rt)
     assert order_of(rt, oid)["status"] == "refund_pending"
+    automine(w3, True)
     run_until_settled(rt, w3)
     assert api.http.get(f"/v1/orders/{oid}").json_body["status"] == "cancelled"
     assert balances(w3, token_address, ALICE)[ALICE][1] == before[ALICE][1]
@@ -408,7 +414,9 @@ def test_an_order_past_its_ttl_is_never_shown_open_and_the_expiry_job_refunds_it
     assert late.status_code == 410 and late.json_body["error"] == "order_expired"
     assert "refund_payout_id" in late.json_body["details"]  # Carol's deposit goes back
 
+    automine(w3, False)  # the refund is sent, not mined: the order waits for its receipt
     summary = tick(rt)
+    automine(w3, True)
     assert summary["otc_expiry"] == {"open->refund_pending": 1}
     assert order_of(rt, short_id)["status"] == "refund_pending"
     assert order_of(rt, long_id)["status"] == "open"

@@ -1,4 +1,4 @@
-"""The hash-lock secret: in no response before the BASE payout is confirmed, to nobody but the
+"""The hash-lock secret: in no response before the BASE payout is final, to nobody but the
 seller ever, and in no log line at all.
 
 At every stage of an external trade, every route is called (public, signed and admin ones) and
@@ -86,7 +86,7 @@ def every_route(api: Any, rt: Runtime, oid: str, pid: str | None) -> list[str]:
     return [c.body.decode() for c in calls]
 
 
-def test_the_secret_reaches_only_the_seller_and_only_once_the_base_payout_is_confirmed(
+def test_the_secret_reaches_only_the_seller_and_only_once_the_base_payout_is_final(
     api: Any, payout_rt: Runtime, w3: Any, token_address: str, log_text: io.StringIO
 ) -> None:
     rt = payout_rt
@@ -130,6 +130,12 @@ def test_the_secret_reaches_only_the_seller_and_only_once_the_base_payout_is_con
     assert order_of(rt, oid)["status"] == "completed"
     after = every_route(api, rt, oid, pid)
     assert all(secret not in body for body in after)  # not to the buyer, not to a stranger
+    # Confirmed and completed, but a re-org could still undo the payout: not yet.
+    assert not payout_of(rt, pid).get("final_at")
+    seller_is_refused()
+    mine(w3, rt.settings.finality_depth)
+    tick(rt)
+    assert payout_of(rt, pid).get("final_at")
     rt.clock.advance(1_000)  # type: ignore[attr-defined]
     released = read_secret(api, rt, oid, ALICE)
     assert released.status_code == 200

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.core.leases import Lease, LeaseHeld, acquire
-from chalicelib.core.outbox.model import payout_key
+from chalicelib.core.outbox.model import payout_key, queue
 from chalicelib.core.runtime import Runtime
 from chalicelib.core.store import DynamoStore, Item, Op, update_op
 
@@ -28,6 +28,8 @@ class Run:
     signer: Signer
     lease: Lease
     deadline_ms: int
+    # Only the active wallet takes new intents; a retiring one drains what it signed already.
+    active: bool = True
     summary: Counter[str] = field(default_factory=Counter)
     # Per-run memo of chain facts that do not change within a run (fees, which addresses
     # are contracts), so each payout does not pay for the same RPC calls again.
@@ -41,17 +43,37 @@ class Run:
     def wallet(self) -> str:
         return self.signer.address
 
+    def owns(self, payout: Item) -> bool:
+        """Whether `payout` holds a nonce of this run's wallet (only then may it act on it)."""
+        return str(payout.get("wallet", "")).lower() == self.wallet.lower()
+
+    def mine(self, status: str) -> list[Item]:
+        """This wallet's payouts in `status`, each re-read from its base item.
+
+        The work index is eventually consistent: its copy may be older than the payout, so
+        every decision is taken on the consistent base item, and items that moved on are
+        skipped.
+        """
+        found = []
+        for copy in self.store.iter_work(queue(status)):
+            if not self.owns(copy):
+                continue
+            payout = self.store.get(**payout_key(copy["id"]))
+            if payout is not None and payout["status"] == status and self.owns(payout):
+                found.append(payout)
+        return found
+
     def now(self) -> int:
         return self.rt.clock.now_ms()
 
-    def owns(self, payout: Item) -> bool:
-        """Whether this run's wallet is the one that signs `payout`.
+    def takes(self, payout: Item) -> bool:
+        """Whether this run may give `payout` (an intent, no nonce yet) a nonce of its wallet.
 
-        A signed payout belongs to the wallet that holds its nonce; an unsigned one to the wallet
-        of its purpose (never another: a faucet run never touches an escrow payout).
+        Only the active wallet of the payout's purpose does: a faucet run never signs an
+        escrow payout, and a wallet that waits for funds holds up no other purpose's payouts.
         """
-        if payout.get("wallet"):
-            return str(payout["wallet"]).lower() == self.wallet.lower()
+        if not self.active:
+            return False
         purpose = payout.get("purpose")
         owner = self.rt.wallet(purpose) if purpose else self.rt.signer
         return owner is not None and owner.address.lower() == self.wallet.lower()
@@ -92,32 +114,27 @@ def lease_name(wallet: str) -> str:
 def with_run(
     rt: Runtime, deadline_ms: int, body: Callable[[Run], None], signer: Signer | None = None
 ) -> dict[str, Any]:
-    """Run `body` for every wallet (or just `signer`'s), each under its own lease.
+    """Run `body` for one wallet (the shared one by default) under that wallet's lease.
 
-    Wallets of different purposes have separate nonce lanes: one that waits for funds or holds
-    a long queue never delays another. A held lease makes that wallet's part a no-op.
+    A held lease makes this run a no-op. A chain that stops answering ends the run early
+    with everything stored; the caller goes on with what needs no chain (finalizers).
     """
-    if signer is None:
-        if rt.chain is None:
-            return {"skipped": "chain_disabled"}
-        parts = [with_run(rt, deadline_ms, body, one) for one in rt.wallets.signers()]
-        worked = [p for p in parts if "skipped" not in p]
-        if not worked:
-            return parts[0] if parts else {"skipped": "no_wallet"}
-        total: Counter[str] = Counter()
-        for part in worked:
-            total.update(part)
-        return dict(total)
+    from chalicelib.core.chain import ChainUnavailable
+
     chain = rt.chain
-    if chain is None:
+    signer = signer or rt.signer
+    if chain is None or signer is None:
         return {"skipped": "chain_disabled"}
     try:
         lease = acquire(rt.store, rt.clock, lease_name(signer.address), rt.settings.lease_ttl_ms)
     except LeaseHeld:
         return {"skipped": "lease_held"}
-    run = Run(rt, chain, signer, lease, deadline_ms)
+    active = rt.is_active(signer.address)
+    run = Run(rt, chain, signer, lease, deadline_ms, active=active)
     try:
         body(run)
+    except ChainUnavailable:
+        run.summary["chain_unavailable"] += 1
     finally:
         lease.release()
     return dict(run.summary)

@@ -45,6 +45,16 @@ def finalize_one(rt: Runtime, marker: Item) -> str:
     payout = rt.store.get(**payout_key(marker["payout_id"]))
     if payout is None:
         return "payout_missing"
+    if payout["status"] != marker["status"]:
+        # Undone since (a re-org before finality sent it back to broadcast): the flow hears
+        # the next conclusion instead, which writes a marker of its own.
+        try:
+            rt.store.delete(
+                finalize_key(payout["id"]), condition=Attr("status").eq(marker["status"])
+            )
+        except ConditionFailed:
+            pass
+        return "finalize_superseded"
     try:
         finalizer(rt, payout)
     except Exception as exc:  # noqa: BLE001 - retried on the next run; the marker stays

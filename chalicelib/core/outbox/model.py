@@ -14,6 +14,7 @@ from typing import Any
 
 from chalicelib.core.assets import NATIVE, NATIVE_DECIMALS
 from chalicelib.core.clock import iso
+from chalicelib.core.confirmations import count
 from chalicelib.core.money import format_amount
 from chalicelib.core.settings import Settings
 from chalicelib.core.store import Item, Key, key
@@ -30,6 +31,9 @@ STATUSES = (REQUESTED, SIGNED, BROADCAST, CONFIRMED, FAILED, NEEDS_ATTENTION)
 # its state locked and shows it), and may still turn into confirmed or failed later.
 FINAL = (CONFIRMED, FAILED, NEEDS_ATTENTION)
 FINALIZE_QUEUE = "payouts#finalize"
+# Payouts concluded on chain but not final yet: watched for a re-org until the chain's
+# finality passes their block.
+FINALITY_QUEUE = "payouts#finality"
 
 
 def payout_id(idem_key: str) -> str:
@@ -42,6 +46,21 @@ def payout_key(pid: str) -> Key:
 
 def finalize_key(pid: str) -> Key:
     return key(f"payout#{pid}", "finalize")
+
+
+def finality_key(pid: str) -> Key:
+    return key(f"payout#{pid}", "finality")
+
+
+def finality_marker(payout: Item, wallet: str, tx_hash: str, now: int) -> Item:
+    return {
+        **finality_key(payout["id"]),
+        "payout_id": payout["id"],
+        "wallet": wallet,
+        "tx_hash": tx_hash,
+        "wpk": FINALITY_QUEUE,
+        "wsk": f"{now:013d}#{payout['id']}",
+    }
 
 
 def queue(status: str) -> str:
@@ -81,11 +100,11 @@ def public_view(payout: Item, settings: Settings, head: int | None = None) -> di
     """What `GET /v1/payouts/{id}` shows: no raw bytes, no owner internals."""
     decimals = decimals_for(payout["asset"], settings)
     amount = amount_of(payout)
-    # Confirmations count the blocks built on top of the one that mined it, the same measure
-    # the confirm job compares with CONFIRMATIONS.
+    # The including block is confirmation 1: the measure the confirm job compares with
+    # CONFIRMATIONS, and the one wallets and explorers show.
     mined = payout.get("mined_block")
     if mined is not None and head is not None:
-        confirmations = max(0, head - int(mined))
+        confirmations = count(head, int(mined))
     else:
         confirmations = int(payout.get("confirmations", 0))
     return {
@@ -98,6 +117,8 @@ def public_view(payout: Item, settings: Settings, head: int | None = None) -> di
         "tx_hash": payout.get("tx_hash"),
         "attempts": len(payout.get("attempts", [])),
         "confirmations": confirmations,
+        # Past the chain's finality (or FINALITY_DEPTH): no re-org can undo it any more.
+        "final": bool(payout.get("final_at")),
         "created_at": iso(payout["created_at"]),
         "updated_at": iso(payout["updated_at"]),
     }

@@ -18,13 +18,17 @@ from chalicelib.core.outbox.model import (
     CONFIRMED,
     FAILED,
     NEEDS_ATTENTION,
+    finality_marker,
     finalize_marker,
     index_fields,
 )
 from chalicelib.core.store import Item, TransactionFailed, put_op
 
 
-def _conclude(run: Run, payout: Item, status: str, **changes: Any) -> bool:
+def _conclude(
+    run: Run, payout: Item, status: str, *, watch: str | None = None, **changes: Any
+) -> bool:
+    """One terminal transition; with `watch` (the mined hash) it stays watched until final."""
     old = payout["status"]
     update = run.update(
         payout,
@@ -33,9 +37,11 @@ def _conclude(run: Run, payout: Item, status: str, **changes: Any) -> bool:
         **index_fields(status, payout["created_at"], payout["id"]),
         **changes,
     )
-    marker = put_op(finalize_marker(payout, status, run.now()), name="finalize")
+    ops = [update, put_op(finalize_marker(payout, status, run.now()), name="finalize")]
+    if watch is not None:
+        ops.append(put_op(finality_marker(payout, run.wallet, watch, run.now()), name="finality"))
     try:
-        run.commit([update, marker])
+        run.commit(ops)
     except TransactionFailed:
         return False  # someone concluded it first; they alerted if needed
     run.transition(old, status)
@@ -65,6 +71,7 @@ def concluded_on_chain(run: Run, payout: Item, receipt: Receipt, depth: int) -> 
         run,
         payout,
         status,
+        watch=receipt.tx_hash,
         tx_hash=receipt.tx_hash,
         mined_block=receipt.block_number,
         mined_block_hash=receipt.block_hash,

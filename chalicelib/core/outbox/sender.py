@@ -38,6 +38,7 @@ from chalicelib.core.outbox.model import (
     SIGNED,
     amount_of,
     index_fields,
+    payout_key,
     queue,
 )
 from chalicelib.core.outbox.outcomes import needs_attention
@@ -57,36 +58,54 @@ class StopRun(Exception):
 
 
 def send_pass(run: Run) -> None:
-    """Send everything that is due, oldest nonce first, until done or out of time."""
-    chain_nonce = run.chain.nonce(run.wallet, "pending")
-    counter = wallet.load_counter(run.store, run.wallet, chain_nonce, run.now())
+    """Send everything that is due, oldest nonce first, until done or out of time.
+
+    Every wallet sends its own stored bytes; only the active wallet takes new intents.
+    """
     # Stored bytes go out first, in nonce order: later nonces cannot be mined before them.
-    mine = [p for p in run.store.iter_work(queue(SIGNED)) if run.owns(p)]
-    signed = sorted(mine, key=lambda p: int(p["nonce"]))
+    signed = sorted(run.mine(SIGNED), key=lambda p: int(p["nonce"]))
     try:
         for chunk in _chunks(signed):
             if not run.time_left():
                 return
             send_batch(run, chunk)
-        funds = Funds(run)
-        batch: list[Item] = []
-        for payout in run.store.iter_work(queue(REQUESTED)):
-            if not run.owns(payout):
-                continue  # another wallet's lane: it sends (or waits for funds) on its own
-            if run.summary[f"{REQUESTED}->{SIGNED}"] + len(batch) >= MAX_PER_RUN:
-                break
-            if not funds.reserve(payout):
-                break
-            batch.append(payout)
-            if len(batch) == BATCH:
-                counter = _assign_and_send(run, batch, counter)
-                batch = []
-        _assign_and_send(run, batch, counter)
-        if not run.summary["waiting_for_funds"]:
-            funds.settled()
+        if run.active:
+            take_new(run)
     except StopRun as exc:
         log("sender_stopped", wallet=run.wallet, reason=str(exc))
         run.summary["stopped"] += 1
+
+
+def take_new(run: Run) -> None:
+    """Give nonces to the intents the wallet can fund, in arrival order, and send them.
+
+    An intent the wallet cannot fund is skipped, not waited on: it keeps its place (it is
+    tried first on every run) and takes no nonce, so the nonces stay consecutive and the
+    intents behind it, of any asset, still go out.
+    """
+    chain_nonce = run.chain.nonce(run.wallet, "pending")
+    counter = wallet.load_counter(run.store, run.wallet, chain_nonce, run.now())
+    funds = Funds(run)
+    batch: list[Item] = []
+    for copy in run.store.iter_work(queue(REQUESTED)):
+        if not run.takes(copy):
+            continue  # another purpose's lane: its own wallet sends it (or waits for funds)
+        if run.summary[f"{REQUESTED}->{SIGNED}"] + len(batch) >= MAX_PER_RUN:
+            break
+        payout = run.store.get(**payout_key(copy["id"]))  # the index copy may lag behind
+        if payout is None or payout["status"] != REQUESTED or payout.get("nonce") is not None:
+            continue
+        if not funds.reserve(payout):
+            continue
+        batch.append(payout)
+        if len(batch) == BATCH:
+            counter = _assign_and_send(run, batch, counter)
+            batch = []
+    _assign_and_send(run, batch, counter)
+    if funds.short:
+        funds.alert()
+    else:
+        funds.settled()
 
 
 def _chunks(items: list[Item]) -> list[list[Item]]:
@@ -237,6 +256,11 @@ class Funds:
         self.native = run.chain.balance(run.wallet)
         self.tokens: dict[str, int] = {}
         self.gas_price = fees(run)[0]
+        self.need: dict[str, int] = {}  # what the intents that wait would need, per asset
+
+    @property
+    def short(self) -> bool:
+        return bool(self.need)
 
     def reserve(self, payout: Item) -> bool:
         asset, amount = payout["asset"], amount_of(payout)
@@ -245,20 +269,20 @@ class Funds:
         if asset != NATIVE and asset not in self.tokens:
             self.tokens[asset] = self.run.chain.token_balance(asset, self.run.wallet)
         if need_native > self.native or (asset != NATIVE and amount > self.tokens[asset]):
-            have = {"native": self.native, **self.tokens}
-            wallet.mark_insolvent(
-                self.run.store,
-                self.run.wallet,
-                {"native": need_native, asset: amount},
-                have,
-                self.run.now(),
-            )
+            self.need["native"] = self.need.get("native", 0) + need_native
+            if asset != NATIVE:
+                self.need[asset] = self.need.get(asset, 0) + amount
             self.run.summary["waiting_for_funds"] += 1
             return False
         self.native -= need_native
         if asset != NATIVE:
             self.tokens[asset] -= amount
         return True
+
+    def alert(self) -> None:
+        """Some intents wait for funds: flag the wallet (one alert until it is funded)."""
+        have = {"native": self.native, **self.tokens}
+        wallet.mark_insolvent(self.run.store, self.run.wallet, self.need, have, self.run.now())
 
     def settled(self) -> None:
         """Every due intent fitted: clear a past insolvency flag (logs the recovery once)."""

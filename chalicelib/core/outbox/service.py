@@ -42,6 +42,9 @@ ADMIN_OWNER = "admin"
 # traders deposited and owes exactly that (its ledger would no longer match).
 register_owner(ADMIN_OWNER, FAUCET)
 PAGE_MAX = 100
+# An operator's cancel may allow up to this per gas (100,000 gwei): far above any real spike,
+# low enough that a typo cannot hand the whole wallet to a block builder.
+MAX_FEE_OVERRIDE_WEI = 100_000 * 10**9
 
 
 def get_payout(rt: Runtime, pid: str) -> dict[str, Any]:
@@ -95,14 +98,19 @@ def request_admin_payout(rt: Runtime, body: dict[str, Any]) -> tuple[int, dict[s
     return (202 if created else 200), public_view(payout, rt.settings)
 
 
-def cancel_payout(rt: Runtime, pid: str) -> dict[str, Any]:
+def cancel_payout(rt: Runtime, pid: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
     """An operator's cancel: fail a payout never sent, or replace a sent one with a no-op.
 
     Nothing is failed on a guess. A payout without a nonce was never signed, so failing it is
     proven safe at once. A sent payout is marked; the confirmer then replaces it at its nonce
     with a 0-value transfer to our own wallet, and the payout ends `failed` only if that no-op
     is what gets mined (if the original wins the race it ends `confirmed`).
+
+    `max_fee` (wei per gas, a decimal string) lets that no-op pay more than PAYOUT_MAX_FEE_WEI:
+    a payout parked at the cap cannot be replaced below it. Asking again with a higher
+    `max_fee` signs a new no-op at the higher fee.
     """
+    max_fee = _max_fee(body or {})
     payout = rt.store.get(**payout_key(pid)) if pid.startswith("po_") else None
     if payout is None:
         raise NotFound("no payout with this id", code="payout_not_found")
@@ -111,26 +119,60 @@ def cancel_payout(rt: Runtime, pid: str) -> dict[str, Any]:
     if status == REQUESTED:
         return _fail_unsent(rt, payout, now)
     if status in (BROADCAST, NEEDS_ATTENTION) and payout.get("attempts"):
-        try:
-            updated = rt.store.update(
-                payout_key(pid),
-                set={"cancel_requested_at": now, "updated_at": now},
-                add={"version": 1},
-                condition=Attr("status").is_in([BROADCAST, NEEDS_ATTENTION])
-                & Attr("cancel_requested_at").not_exists(),
-            )
-        except ConditionFailed as exc:
-            current = exc.item or payout
-            if current.get("cancel_requested_at"):
-                return {**public_view(current, rt.settings), "cancel_requested": True}
-            raise Conflict(
-                f"the payout is {current['status']} now", code="payout_not_cancellable"
-            ) from exc
-        log("payout_cancel_requested", payout_id=pid)
-        return {**public_view(updated, rt.settings), "cancel_requested": True}
+        return _request_noop(rt, payout, now, max_fee)
     if status == SIGNED:
         raise Conflict("the payout is being sent; try again in a moment", code="payout_sending")
     raise Conflict(f"the payout is already {status}", code="payout_not_cancellable")
+
+
+def _max_fee(body: dict[str, Any]) -> int | None:
+    unknown = set(body) - {"max_fee"}
+    if unknown:
+        raise BadRequest(
+            "unknown field in the cancel request",
+            code="unknown_field",
+            details={"fields": sorted(unknown)},
+        )
+    if body.get("max_fee") is None:
+        return None
+    return parse_amount(body["max_fee"], 0, field="max_fee", maximum=MAX_FEE_OVERRIDE_WEI)
+
+
+def _request_noop(rt: Runtime, payout: Item, now: int, max_fee: int | None) -> dict[str, Any]:
+    """Mark the payout for a no-op at its nonce (again, when a higher max_fee is given)."""
+    pid = payout["id"]
+    changes: dict[str, Any] = {"cancel_requested_at": now, "updated_at": now}
+    condition = Attr("status").is_in([BROADCAST, NEEDS_ATTENTION])
+    if max_fee is None:
+        condition &= Attr("cancel_requested_at").not_exists()
+    else:
+        changes["cancel_max_fee"] = str(max_fee)
+        # A repeated cancel only counts when it raises the allowed fee (or is the first).
+        condition &= Attr("cancel_requested_at").not_exists() | Attr("cancel_max_fee_n").lt(
+            max_fee
+        )
+        changes["cancel_max_fee_n"] = max_fee
+    try:
+        updated = rt.store.update(
+            payout_key(pid), set=changes, add={"version": 1}, condition=condition
+        )
+    except ConditionFailed as exc:
+        current = exc.item or payout
+        if current.get("cancel_requested_at") and current["status"] in (
+            BROADCAST,
+            NEEDS_ATTENTION,
+        ):
+            return _cancel_view(rt, current)
+        raise Conflict(
+            f"the payout is {current['status']} now", code="payout_not_cancellable"
+        ) from exc
+    log("payout_cancel_requested", payout_id=pid, max_fee=changes.get("cancel_max_fee"))
+    return _cancel_view(rt, updated)
+
+
+def _cancel_view(rt: Runtime, payout: Item) -> dict[str, Any]:
+    cap = max(rt.settings.payout_max_fee_wei, int(payout.get("cancel_max_fee") or 0))
+    return {**public_view(payout, rt.settings), "cancel_requested": True, "max_fee": str(cap)}
 
 
 def _fail_unsent(rt: Runtime, payout: Item, now: int) -> dict[str, Any]:

@@ -1,0 +1,103 @@
+"""Finality: a payout confirmed at CONFIRMATIONS is watched until final; a re-org that removes
+it before then sends it back to broadcast with its identical bytes, and it still lands once."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from chalicelib.core.clock import FixedClock
+from chalicelib.core.outbox.model import finality_key
+from chalicelib.core.outbox.service import get_payout
+from chalicelib.core.runtime import Runtime
+from chalicelib.core.store import DynamoStore
+from tests.integration import test_payout_engine as shared
+from tests.integration.conftest import engine_settings
+from tests.integration.test_payout_engine import (
+    ETH,
+    Finalized,
+    automine,
+    balance,
+    hot,
+    mine,
+    new_address,
+    nonce_of,
+    request,
+    rpc,
+    stored,
+    tick,
+)
+
+alerts = shared.alerts
+finalized = shared.finalized
+
+FINALITY_DEPTH = 6
+
+
+def known(w3: Any, tx_hash: str) -> bool:
+    return rpc(w3, "eth_getTransactionByHash", [tx_hash]) is not None
+
+
+def test_a_reorg_after_confirmed_rebroadcasts_the_same_bytes_and_the_payout_lands_once(
+    payout_rt: Runtime,
+    w3: Any,
+    served_store: DynamoStore,
+    chain_url: str,
+    token_address: str,
+    hot_key: str,
+    engine_clock: FixedClock,
+    finalized: Finalized,
+    alerts: Callable[..., int],
+) -> None:
+    settings = engine_settings(
+        chain_url, hot_key, token_address, served_store.table, FINALITY_DEPTH=str(FINALITY_DEPTH)
+    )
+    rt = Runtime(settings, clock=engine_clock, dynamodb_client=served_store.client)
+    wallet, to = hot(rt), new_address()
+    pid = request(rt, "reorged-late", "native", to, ETH)["id"]
+    automine(w3, False)
+    tick(rt)
+    sent = stored(rt, pid)
+    fork_point = rpc(w3, "evm_snapshot")
+    rpc(w3, "evm_mine")  # mined: confirmation 1
+    mine(w3, 1)  # confirmation 2 == CONFIRMATIONS
+    tick(rt)
+    view = get_payout(rt, pid)
+    assert (view["status"], view["confirmations"], view["final"]) == ("confirmed", 2, False)
+    assert finalized == [(pid, "confirmed")]
+    assert rt.store.get(**finality_key(pid)) is not None  # still watched
+
+    # A longer chain without our block wins, and the node lost the transaction too.
+    rpc(w3, "evm_revert", [fork_point])
+    if known(w3, sent["tx_hash"]):
+        rpc(w3, "hardhat_dropTransaction", [sent["tx_hash"]])
+    mine(w3, 4)
+    assert balance(w3, "native", to) == 0
+    summary = tick(rt)
+    assert summary.get("confirmed->broadcast") == 1
+    payout = stored(rt, pid)
+    assert payout["status"] == "broadcast" and payout.get("mined_block") is None
+    assert payout["attempts"] == sent["attempts"]  # the identical bytes, not a new signature
+    assert known(w3, sent["tx_hash"])
+    assert alerts("payout_reorged_after_conclusion") == 1
+
+    rpc(w3, "evm_mine")
+    automine(w3, True)
+    mine(w3, 1)
+    tick(rt)
+    payout = stored(rt, pid)
+    assert payout["status"] == "confirmed" and payout["tx_hash"] == sent["tx_hash"]
+    assert not payout.get("final_at")
+    mine(w3, FINALITY_DEPTH)
+    tick(rt)
+    payout = stored(rt, pid)
+    assert payout.get("final_at") and get_payout(rt, pid)["final"] is True
+    assert rt.store.get(**finality_key(pid)) is None
+    assert balance(w3, "native", to) == ETH  # once
+    assert nonce_of(w3, wallet) == 1
+    assert finalized == [(pid, "confirmed"), (pid, "confirmed")]
+    for _ in range(2):
+        mine(w3, 2)
+        tick(rt)
+    assert balance(w3, "native", to) == ETH
+    assert alerts("payout_reorged_after_conclusion") == 1
