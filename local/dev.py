@@ -16,6 +16,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+from chalicelib.core.settings import PURPOSE_KEY_SETTINGS
 from local import bootstrap, processes
 from local.processes import HOST, Child, StackError
 
@@ -36,11 +37,18 @@ def _port(name: str, default: int) -> int:
 
 
 def service_env(
-    store_url: str, rpc_url: str, key: str, token: str, admin: str, anchor_registry: str = ""
+    store_url: str,
+    rpc_url: str,
+    keys: dict[str, str],
+    token: str,
+    admin: str,
+    anchor_registry: str = "",
 ) -> dict[str, str]:
     anchoring = {"ANCHOR_REGISTRY_ADDRESS": anchor_registry} if anchor_registry else {}
     return {
         **anchoring,
+        # One wallet per purpose (escrow, faucet, anchor), each with its own local key.
+        **{PURPOSE_KEY_SETTINGS[purpose]: key for purpose, key in keys.items()},
         # Local batches are anchored after 5 s, so a demo does not wait the default 5 minutes.
         "ANCHOR_MAX_AGE_SECONDS": "5",
         "STAGE": "local",
@@ -49,7 +57,6 @@ def service_env(
         "CHAIN_RPC_URL": rpc_url,
         "CHAIN_ID": str(CHAIN_ID),
         "CONFIRMATIONS": str(CONFIRMATIONS),
-        "SIGNER_PRIVATE_KEY": key,
         "TOKEN_ADDRESS": token,
         "TOKEN_SYMBOL": bootstrap.TOKEN_SYMBOL,
         "TOKEN_DECIMALS": str(bootstrap.TOKEN_DECIMALS),
@@ -69,7 +76,9 @@ def service_env(
     }
 
 
-def banner(api: str, rpc: str, token: str, wallet: str, admin: str, logs: Path) -> str:
+def banner(
+    api: str, rpc: str, token: str, wallets: dict[str, str], admin: str, logs: Path
+) -> str:
     return "\n".join(
         [
             "",
@@ -79,7 +88,7 @@ def banner(api: str, rpc: str, token: str, wallet: str, admin: str, logs: Path) 
             f"  chain id      {CHAIN_ID}",
             f"  token (SKT)   {token}",
             f"  registry      {os.environ.get('ANCHOR_REGISTRY_ADDRESS', '-')}",
-            f"  hot wallet    {wallet}",
+            *(f"  {purpose + ' wallet':<14}{address}" for purpose, address in wallets.items()),
             f"  admin token   {admin}",
             f"  logs          {logs}",
             "",
@@ -159,12 +168,12 @@ def main() -> int:
 
         from chalicelib.core.table import ensure_table
 
-        key = "0x" + secrets.token_hex(32)
-        hot_wallet = Account.from_key(key).address
+        keys = {purpose: "0x" + secrets.token_hex(32) for purpose in PURPOSE_KEY_SETTINGS}
+        wallets = {purpose: Account.from_key(key).address for purpose, key in keys.items()}
         w3 = Web3(Web3.HTTPProvider(rpc_url))
-        local_chain = bootstrap.prepare(w3, hot_wallet)
+        local_chain = bootstrap.prepare(w3, wallets)
         env = service_env(
-            store_url, rpc_url, key, local_chain.token_address, admin, local_chain.anchor_registry
+            store_url, rpc_url, keys, local_chain.token_address, admin, local_chain.anchor_registry
         )
         os.environ.update(env)
         ensure_table(boto3.client("dynamodb", endpoint_url=store_url), TABLE_NAME)
@@ -191,7 +200,7 @@ def main() -> int:
         api_url = f"http://{HOST}:{api_port}"
         wait_for_api(api_url, api)
         print(
-            banner(api_url, rpc_url, local_chain.token_address, hot_wallet, admin, logs), flush=True
+            banner(api_url, rpc_url, local_chain.token_address, wallets, admin, logs), flush=True
         )
         supervise(api, env, logs)
         return 0
