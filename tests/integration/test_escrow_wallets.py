@@ -9,7 +9,7 @@ drained from outside shows `solvent: false` and raises exactly one alert.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -40,20 +40,20 @@ GAS = 10**18  # 1 ETH: plenty of gas on the local node
 DRIP = 10  # SKT per drip (the setting below)
 
 
-@pytest.fixture
-def purpose_rt(
-    w3: Any, chain_url: str, chain_snapshot: None, served_store: DynamoStore, token_address: str,
-    engine_clock: FixedClock, traders: list[str],
-) -> Iterator[Runtime]:
-    """Three wallets: escrow with gas only, faucet with gas and two drips' worth, anchor."""
+def purpose_runtime(
+    w3: Any, chain_url: str, store: DynamoStore, token: str, clock: FixedClock,
+    faucet_tokens: int, **extra: str,
+) -> tuple[Runtime, dict[str, str]]:
+    """Three wallets with fresh keys: each gets gas; the faucet also `faucet_tokens`."""
     from eth_account import Account
 
-    keys = {p: "0x" + secrets.token_hex(32) for p in (ESCROW, FAUCET, ANCHOR)}
+    keys = {p: extra.pop(f"{p.upper()}_PRIVATE_KEY", "") or "0x" + secrets.token_hex(32)
+            for p in (ESCROW, FAUCET, ANCHOR)}
     for key in keys.values():
         bootstrap.fund_native(w3, Account.from_key(key).address, GAS)
-    bootstrap.mint(w3, token_address, Account.from_key(keys[FAUCET]).address, 2 * DRIP * UNIT)
+    bootstrap.mint(w3, token, Account.from_key(keys[FAUCET]).address, faucet_tokens)
     settings = engine_settings(
-        chain_url, "", token_address, served_store.table,
+        chain_url, "", token, store.table,
         SIGNER_PRIVATE_KEY="",
         ESCROW_PRIVATE_KEY=keys[ESCROW],
         FAUCET_PRIVATE_KEY=keys[FAUCET],
@@ -62,8 +62,21 @@ def purpose_rt(
         DRIP_MAX_REQUESTS="100",
         OTC_WALLET_RATE_MAX="0",
         OTC_IP_RATE_MAX="0",
+        **extra,
     )
-    yield Runtime(settings, clock=engine_clock, dynamodb_client=served_store.client)
+    addresses = {p: Account.from_key(k).address for p, k in keys.items()}
+    return Runtime(settings, clock=clock, dynamodb_client=store.client), addresses
+
+
+@pytest.fixture
+def purpose_rt(
+    w3: Any, chain_url: str, chain_snapshot: None, served_store: DynamoStore, token_address: str,
+    engine_clock: FixedClock, traders: list[str],
+) -> Runtime:
+    """Three wallets: escrow with gas only, faucet with gas and two drips' worth, anchor."""
+    rt, _ = purpose_runtime(w3, chain_url, served_store, token_address, engine_clock,
+                            2 * DRIP * UNIT)
+    return rt
 
 
 def wallet_of(rt: Runtime, purpose: str) -> str:
@@ -169,3 +182,42 @@ def test_reserves_show_the_escrow_short_and_alert_once_when_drained_from_outside
     bootstrap.token(w3, token_address).functions.transfer(DAVE, UNIT).transact({"from": escrow})
     jobs.otc_reserves(rt, rt.clock.now_ms() + 60_000)
     assert alerts("escrow_short") == 2  # a new shortfall after a recovery: a new alert
+
+
+def test_a_burst_of_200_faucet_payouts_delays_neither_a_settlement_nor_an_anchor(
+    w3: Any, chain_url: str, chain_snapshot: None, served_store: DynamoStore,
+    token_address: str, engine_clock: FixedClock, traders: list[str],
+) -> None:
+    from eth_account import Account
+
+    from chalicelib.anchoring.job import run_anchor_job
+    from chalicelib.anchoring.messages import post_message
+    from chalicelib.anchoring.model import ANCHORED, batch_key
+
+    anchor_key = "0x" + secrets.token_hex(32)  # the registry's submitter is the anchor wallet
+    registry = bootstrap.deploy(w3, "AnchorRegistry", Account.from_key(anchor_key).address)
+    rt, wallets = purpose_runtime(
+        w3, chain_url, served_store, token_address, engine_clock, 1_000 * DRIP * UNIT,
+        ANCHOR_PRIVATE_KEY=anchor_key, ANCHOR_REGISTRY_ADDRESS=registry,
+        ANCHOR_MAX_AGE_SECONDS="0",
+    )
+    # 200 faucet payouts queued first, in arrival order ahead of everything else.
+    for i in range(200):
+        drips.request_drip(rt, {"wallet": "0x" + secrets.token_hex(20)}, f"198.51.100.{i}")
+    post_message(rt, {"app_id": "app_" + "b" * 16}, {
+        "conversation_id": "room", "content_hash": "0x" + "11" * 32, "sender": "u",
+        "sent_at": "2026-09-21T10:00:00Z"})
+    run_anchor_job(rt, rt.clock.now_ms() + 60_000)
+    oid = trade(rt, w3, token_address)
+
+    # As with an idle faucet: one tick sends the legs and the anchor, the next (one block
+    # later, CONFIRMATIONS=2) sees them confirmed and the order completed.
+    flows.tick(rt)
+    assert nonce_of(w3, wallets[ESCROW]) == 2 and nonce_of(w3, wallets[ANCHOR]) == 1
+    mine(w3, 1)
+    flows.tick(rt)
+    assert order_of(rt, oid)["status"] == "completed"
+    assert rt.store.get(**batch_key(1))["status"] == ANCHORED  # type: ignore[index]
+    # The faucet's lane went its own way meanwhile, from its own wallet.
+    assert nonce_of(w3, wallets[FAUCET]) == 200
+    assert balance(w3, token_address, wallets[ESCROW]) == 0
