@@ -78,7 +78,9 @@ def test_a_crash_at_each_sender_step_still_pays_every_payout_exactly_once(
     assert sum(1 for got in paid if got) == landed
 
     tick(rt)
-    assert [stored(rt, pid)["status"] for pid in ids] == ["broadcast", "broadcast"]
+    # Sent; the first may already have its 2 confirmations (automine: one block each).
+    assert [stored(rt, pid)["status"] for pid in ids][1] == "broadcast"
+    assert {stored(rt, pid)["status"] for pid in ids} <= {"broadcast", "confirmed"}
     assert int(stored(rt, ids[0])["nonce"]) == 0
     assert int(stored(rt, ids[1])["nonce"]) == 1
     mine(w3, 2)

@@ -216,7 +216,7 @@ def test_a_reorg_that_removes_the_mined_block_sends_the_payout_back_to_broadcast
     send_only(rt)
     tx_hash = stored(rt, pid)["tx_hash"]
     before_mining = rpc(w3, "evm_snapshot")
-    mine(w3, 2)  # mined, depth 1 < CONFIRMATIONS
+    mine(w3, 1)  # mined: 1 confirmation < CONFIRMATIONS
     assert confirm_only(rt).get("mined") == 1
     mined = stored(rt, pid)
     assert mined["status"] == "broadcast"

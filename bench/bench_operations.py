@@ -1,0 +1,167 @@
+"""Operations figures: head-of-line blocking by an unfundable payout, and requests against a hung
+chain node.
+
+1. Time from an unfundable intent's arrival to the confirmation of a fundable one queued right
+   after it, against the same fundable payout with no unfundable intent ahead (target: equal).
+   Runs on its own serialized store and hardhat node; one engine tick per mined block.
+2. The longest request time while the chain node accepts connections and never answers
+   (target: <= RPC_TIMEOUT_SECONDS + 1 s), over the routes that ask the chain.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import statistics
+import threading
+import time
+
+import boto3
+from eth_account import Account
+from web3 import Web3
+
+from chalicelib.core import payments
+from chalicelib.core.clock import Clock
+from chalicelib.core.outbox import finalize
+from chalicelib.core.outbox.intents import make_intent, request_payout
+from chalicelib.core.outbox.jobs import run_engine
+from chalicelib.core.outbox.model import payout_key
+from chalicelib.core.outbox.service import cancel_payout
+from chalicelib.core.runtime import Runtime, set_runtime
+from chalicelib.core.settings import load_settings
+from chalicelib.core.table import ensure_table
+from local import bootstrap, processes
+
+ROUNDS = 5
+RPC_TIMEOUT_S = 2.0
+
+
+def main() -> None:
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
+    store_child, store_url = processes.start_store(processes.free_port())
+    chain_child, rpc_url = processes.start_chain(processes.free_port())
+    try:
+        head_of_line(store_url, rpc_url)
+        hung_node(store_url)
+    finally:
+        chain_child.stop()
+        store_child.stop()
+
+
+def head_of_line(store_url: str, rpc_url: str) -> None:
+    w3 = Web3(Web3.HTTPProvider(rpc_url))
+    client = boto3.client("dynamodb", endpoint_url=store_url, region_name="us-east-1")
+    ensure_table(client, "bench-hol")
+    key = "0x" + secrets.token_hex(32)
+    bootstrap.fund_native(w3, Account.from_key(key).address, 100 * 10**18)
+    settings = load_settings({
+        "TABLE_NAME": "bench-hol", "CHAIN_RPC_URL": rpc_url, "SIGNER_PRIVATE_KEY": key,
+        "CONFIRMATIONS": "2",
+    })
+    rt = Runtime(settings, clock=Clock(), dynamodb_client=client)
+    finalize.register_finalizer("bench", lambda rt, payout: None)
+    to = w3.eth.accounts[1]
+
+    def until_confirmed(pid: str) -> float:
+        started = time.perf_counter()
+        for _ in range(50):
+            run_engine(rt, rt.clock.now_ms() + 60_000)
+            payout = rt.store.get(**payout_key(pid))
+            if payout is not None and payout["status"] == "confirmed":
+                return time.perf_counter() - started
+            w3.provider.make_request("hardhat_mine", ["0x1"])
+        raise RuntimeError("the fundable payout never confirmed")
+
+    def one(i: int, blocked: bool) -> float:
+        big = make_intent(f"big:{i}", "native", to, 10**24, "bench", f"big{i}")
+        if blocked:  # more than the wallet will ever hold: it waits for funds
+            request_payout(rt.store, big, rt.clock.now_ms())
+        small = make_intent(f"small:{blocked}:{i}", "native", to, 10**15, "bench", f"s{i}")
+        request_payout(rt.store, small, rt.clock.now_ms())
+        took = until_confirmed(small.id)
+        if blocked:
+            cancel_payout(rt, big.id)  # one unfundable intent per round, not a growing pile
+        return took
+
+    alone: list[float] = []
+    behind: list[float] = []
+    for i in range(ROUNDS):  # alternated, so the machine's drift hits both alike
+        alone.append(one(i, False))
+        behind.append(one(i, True))
+    print(f"fundable payout, intent to confirmed, median of {ROUNDS}: "
+          f"alone {statistics.median(alone) * 1000:.0f} ms; queued behind an unfundable one "
+          f"{statistics.median(behind) * 1000:.0f} ms "
+          f"(ratio {statistics.median(behind) / statistics.median(alone):.2f}, target 1)")
+
+
+def hung_node(store_url: str) -> None:
+    from chalice.test import Client
+
+    import app
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(64)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        server.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                held.append(server.accept()[0])
+            except OSError:
+                continue
+
+    threading.Thread(target=accept, daemon=True).start()
+    client = boto3.client("dynamodb", endpoint_url=store_url, region_name="us-east-1")
+    ensure_table(client, "bench-hung")
+    settings = load_settings({
+        "TABLE_NAME": "bench-hung",
+        "CHAIN_RPC_URL": f"http://127.0.0.1:{server.getsockname()[1]}",
+        "SIGNER_PRIVATE_KEY": "0x" + secrets.token_hex(32),
+        "RPC_TIMEOUT_SECONDS": str(RPC_TIMEOUT_S),
+    })
+    rt = Runtime(settings, dynamodb_client=client)
+    expected = payments.Expected("0x" + "ab" * 32, "0x" + "11" * 20, "0x" + "22" * 20,
+                                 "native", 1)
+    set_runtime(rt)
+    times: dict[str, float] = {}
+    try:
+        with Client(app.app) as http:
+            for name, call in (
+                ("GET /v1/health", lambda: http.http.get("/v1/health")),
+                ("GET /v1/info", lambda: http.http.get("/v1/info")),
+                ("payment check", lambda: _refused(lambda: payments.verify_payment(
+                    rt.chain, expected, 2))),
+                ("engine tick", lambda: run_engine(rt, rt.clock.now_ms() + 60_000)),
+            ):
+                time.sleep(RPC_TIMEOUT_S)  # each starts with the node not yet known to hang
+                started = time.perf_counter()
+                call()
+                times[name] = time.perf_counter() - started
+    finally:
+        set_runtime(None)
+        stop.set()
+        for conn in held:
+            conn.close()
+        server.close()
+    worst = max(times, key=lambda n: times[n])
+    print(f"hung chain node, RPC_TIMEOUT_SECONDS={RPC_TIMEOUT_S:g}: longest {worst} "
+          f"{times[worst]:.2f} s (target <= {RPC_TIMEOUT_S + 1:g} s); "
+          + ", ".join(f"{n} {t:.2f} s" for n, t in times.items()))
+
+
+def _refused(call: object) -> None:
+    from chalicelib.core.chain import ChainUnavailable
+
+    try:
+        call()  # type: ignore[operator]
+    except ChainUnavailable:
+        pass
+
+
+if __name__ == "__main__":
+    main()
