@@ -173,11 +173,13 @@ def check(rt: Runtime, deadline_ms: int) -> dict[str, Any]:
     if rt.wallet(ESCROW) is None or rt.chain is None:
         return {"skipped": "otc_disabled"}
     summary: Counter[str] = Counter()
-    block, _, address, found = compute(rt)
-    short = [r for r in found.values() if not r.solvent]
-    if short:
-        # A payout or deposit that moved between the reads can fake a shortfall: read again.
+    try:
         block, _, address, found = compute(rt)
+        if any(not r.solvent for r in found.values()):
+            # A payout or deposit that moved between the reads can fake a shortfall: read again.
+            block, _, address, found = compute(rt)
+    except DependencyUnavailable:
+        return {"skipped": "chain_unavailable"}  # the next run checks again
     now = rt.clock.now_ms()
     for res in found.values():
         if res.solvent:

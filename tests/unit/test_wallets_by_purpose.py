@@ -145,3 +145,17 @@ def test_a_payout_of_its_own_purpose_is_written_with_that_purpose(
 def test_registering_an_unknown_purpose_is_a_programming_error() -> None:
     with pytest.raises(ValueError):
         purposes.register_owner("someone", "treasury")
+
+
+def test_reserves_without_an_escrow_wallet_say_otc_is_off(moto_client: Any) -> None:
+    import app
+
+    settings = load_settings({"TABLE_NAME": "settlekit-test", "TOKEN_ADDRESS": TOKEN,
+                              "FAUCET_PRIVATE_KEY": FAUCET_KEY})
+    set_runtime(Runtime(settings, dynamodb_client=moto_client))
+    try:
+        with Client(app.app) as c:
+            resp = c.http.get("/v1/otc/reserves")
+    finally:
+        set_runtime(None)
+    assert (resp.status_code, resp.json_body["error"]) == (404, "otc_disabled")
