@@ -17,7 +17,10 @@ import pytest
 import chalicelib.otc.signatures  # noqa: F401 - the signed actions the traders use
 from chalicelib import jobs
 from chalicelib.core.clock import FixedClock
+from chalicelib.core.outbox import finalize
+from chalicelib.core.outbox.intents import intent_item, make_intent
 from chalicelib.core.outbox.model import CONFIRMED, REQUESTED, payout_key
+from chalicelib.core.outbox.purposes import register_owner
 from chalicelib.core.outbox.wallet import wallet_key
 from chalicelib.core.runtime import Runtime, set_runtime
 from chalicelib.core.store import DynamoStore
@@ -38,6 +41,7 @@ alerts = alerts_fixture
 IP = "198.51.100.20"
 GAS = 10**18  # 1 ETH: plenty of gas on the local node
 DRIP = 10  # SKT per drip (the setting below)
+BURST = "test_burst"  # a test owner of faucet payouts
 
 
 def purpose_runtime(
@@ -197,13 +201,17 @@ def test_a_burst_of_200_faucet_payouts_delays_neither_a_settlement_nor_an_anchor
     anchor_key = "0x" + secrets.token_hex(32)  # the registry's submitter is the anchor wallet
     registry = bootstrap.deploy(w3, "AnchorRegistry", Account.from_key(anchor_key).address)
     rt, wallets = purpose_runtime(
-        w3, chain_url, served_store, token_address, engine_clock, 1_000 * DRIP * UNIT,
+        w3, chain_url, served_store, token_address, engine_clock, 20 * DRIP * UNIT,
         ANCHOR_PRIVATE_KEY=anchor_key, ANCHOR_REGISTRY_ADDRESS=registry,
         ANCHOR_MAX_AGE_SECONDS="0",
     )
-    # 200 faucet payouts queued first, in arrival order ahead of everything else.
+    # 200 faucet payouts queued first, ahead of everything else; the faucet can fund 20 now.
+    register_owner(BURST, FAUCET)
+    finalize.register_finalizer(BURST, lambda rt, payout: None)
     for i in range(200):
-        drips.request_drip(rt, {"wallet": "0x" + secrets.token_hex(20)}, f"198.51.100.{i}")
+        intent = make_intent(f"burst:{i}", token_address, "0x" + secrets.token_hex(20),
+                             DRIP * UNIT, BURST, str(i), purpose=FAUCET)
+        rt.store.put(intent_item(intent, rt.clock.now_ms()))  # one plain put each: fast setup
     post_message(rt, {"app_id": "app_" + "b" * 16}, {
         "conversation_id": "room", "content_hash": "0x" + "11" * 32, "sender": "u",
         "sent_at": "2026-09-21T10:00:00Z"})
@@ -218,6 +226,8 @@ def test_a_burst_of_200_faucet_payouts_delays_neither_a_settlement_nor_an_anchor
     flows.tick(rt)
     assert order_of(rt, oid)["status"] == "completed"
     assert rt.store.get(**batch_key(1))["status"] == ANCHORED  # type: ignore[index]
-    # The faucet's lane went its own way meanwhile, from its own wallet.
-    assert nonce_of(w3, wallets[FAUCET]) == 200
+    # The faucet's lane went its own way meanwhile, from its own wallet: 20 sent, 180 wait.
+    assert nonce_of(w3, wallets[FAUCET]) == 20
+    waiting = [p for p in rt.store.iter_work(f"payouts#{REQUESTED}") if p["owner_type"] == BURST]
+    assert len(waiting) == 180
     assert balance(w3, token_address, wallets[ESCROW]) == 0
