@@ -35,7 +35,8 @@ ACCEPTED_S = 1_790_000_000
 class FakeChain(Web3Chain):
     """The chain adapter with canned answers instead of JSON-RPC calls."""
 
-    def __init__(self, tx: dict[str, Any] | None, receipt: Receipt | None, head: int = 12,
+    # Mined in block 10 with the head at 11: 2 confirmations (its own block counts).
+    def __init__(self, tx: dict[str, Any] | None, receipt: Receipt | None, head: int = 11,
                  mined_s: int = ACCEPTED_S) -> None:
         super().__init__("http://127.0.0.1:9", 31337)
         self.tx, self.rcpt, self.head, self.mined_s = tx, receipt, head, mined_s
@@ -104,7 +105,7 @@ def test_removed_logs_and_other_tokens_do_not_count() -> None:
         ([], {"to": WINNER, "value": 100}, "wrong_asset"),
         ([], {}, "wrong_recipient"),
         ([transfer(TOKEN, POSTER, WINNER, 100)], {"status": 0}, "tx_failed"),
-        ([transfer(TOKEN, POSTER, WINNER, 100)], {"head": 11}, "tx_not_confirmed"),
+        ([transfer(TOKEN, POSTER, WINNER, 100)], {"head": 10}, "tx_not_confirmed"),
     ],
 )
 def test_token_payment_refusals(logs: list[dict[str, Any]], kw: dict[str, Any], code: str) -> None:
