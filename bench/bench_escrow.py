@@ -3,7 +3,7 @@
 Starts its own serialized store and hardhat node on free loopback ports, runs the service with
 three wallets (escrow, faucet, anchor), and times, from the match to the order `completed`, an
 OTC trade whose two legs are paid from escrow: once with an idle faucet, once with 200 faucet
-drips queued at the same moment. The jobs run as the local loop runs them (one tick, then a
+claims queued at the same moment. The jobs run as the local loop runs them (one tick, then a
 block), so the figure includes whatever the faucet's lane costs the same tick. Target: the same
 time, and the same number of ticks, as with an idle faucet.
 """
@@ -25,11 +25,14 @@ from web3 import Web3  # noqa: E402
 
 from chalicelib import jobs  # noqa: E402
 from chalicelib.core import signing  # noqa: E402
+from chalicelib.core.outbox import finalize  # noqa: E402
+from chalicelib.core.outbox.intents import intent_item, make_intent  # noqa: E402
 from chalicelib.core.outbox.model import REQUESTED, queue  # noqa: E402
+from chalicelib.core.outbox.purposes import register_owner  # noqa: E402
 from chalicelib.core.runtime import Runtime  # noqa: E402
 from chalicelib.core.settings import load_settings  # noqa: E402
 from chalicelib.core.table import ensure_table  # noqa: E402
-from chalicelib.faucet import drips  # noqa: E402
+from chalicelib.core.wallets import FAUCET  # noqa: E402
 from chalicelib.otc import matching, orders  # noqa: E402
 from chalicelib.otc import signatures as _signatures  # noqa: E402, F401 - registers the actions
 from local import bootstrap, processes  # noqa: E402
@@ -44,6 +47,9 @@ KEYS = {  # the hardhat node's well-known accounts #1 and #2 (public test keys)
 }
 ALICE, BOB = list(KEYS)
 IP = "192.0.2.1"
+BENCH_OWNER = "bench_claims"
+register_owner(BENCH_OWNER, FAUCET)
+finalize.register_finalizer(BENCH_OWNER, lambda rt, payout: None)
 
 
 def main() -> None:
@@ -63,7 +69,7 @@ def main() -> None:
         store_child.stop()
     print("OTC settlement, match -> completed (2 escrow legs, CONFIRMATIONS=2):")
     print(f"  idle faucet              {idle[0]:6.2f} s  {idle[1]} ticks")
-    print(f"  {QUEUED} drips queued        {busy[0]:6.2f} s  {busy[1]} ticks"
+    print(f"  {QUEUED} claims queued        {busy[0]:6.2f} s  {busy[1]} ticks"
           f"  (faucet sent {busy[2]} of them meanwhile)")
     print(f"  ratio busy/idle          {busy[0] / idle[0]:6.2f}")
 
@@ -111,8 +117,10 @@ def scenario(
     w3: Any, client: Any, rpc_url: str, token: str, name: str, queued: int
 ) -> tuple[float, int, int]:
     rt = runtime(w3, client, rpc_url, token, f"bench-escrow-{name}")
-    for i in range(queued):
-        drips.request_drip(rt, {"wallet": "0x" + secrets.token_hex(20)}, f"198.51.100.{i % 250}")
+    for i in range(queued):  # queued as the claim flow queues them: an intent each
+        intent = make_intent(f"bench:{name}:{i}", token, "0x" + secrets.token_hex(20), 10 * UNIT,
+                             BENCH_OWNER, str(i), purpose=FAUCET)
+        rt.store.put(intent_item(intent, rt.clock.now_ms()))
     maker_tx = deposit(w3, rt, ALICE, token, 100 * UNIT)
     body = {"maker": ALICE, "pair": "SKT/ETH", "side": "sell", "amount": "100", "price": "0.01",
             "ttl_seconds": 3600, "deposit_tx": maker_tx}
