@@ -4,6 +4,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
+# `make package STAGE=prod` builds the production template (see docs/aws.md).
+STAGE ?= dev
 
 .PHONY: setup dev test lint contracts package bench clean
 
@@ -33,7 +35,7 @@ contracts: setup
 	$(PY) scripts/compile_contracts.py
 
 package: setup
-	$(PY) -m scripts.package_app build/package
+	$(PY) -m scripts.package_app build/package-$(STAGE) --stage $(STAGE)
 
 bench: setup
 	@for b in bench/bench_*.py; do n=$$(basename $$b .py); echo "== $$n"; $(PY) -m bench.$$n || exit 1; done

@@ -38,11 +38,9 @@ app.register_blueprint(otc_routes.bp)
 app.register_blueprint(system_routes.bp)
 
 if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
-    # In Lambda, fail the cold start loudly (naming the bad variable) instead of serving with
-    # a broken configuration.
-    from chalicelib.core.settings import load_settings
-
-    load_settings()
+    # In Lambda, fail the cold start loudly (naming the bad variable or SSM parameter) instead
+    # of serving with a broken configuration; this also reads the stage's secrets once.
+    get_runtime()
 
 
 @app.schedule(Rate(1, unit=Rate.MINUTES))

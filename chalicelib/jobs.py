@@ -26,10 +26,16 @@ def register_owners() -> None:
 
 def payouts(rt: Runtime, deadline_ms: int) -> dict[str, Any]:
     """Send due payouts, follow sent ones to depth, tell their flows how they ended."""
+    if not rt.settings.payout_signing:
+        # In AWS only the payout engine's role may sign; its own schedule does this work.
+        return {"skipped": "signing_elsewhere"}
     register_owners()
+    from chalicelib.core.outbox.gauges import emit_gauges
     from chalicelib.core.outbox.jobs import run_engine
 
-    return run_engine(rt, deadline_ms)
+    summary = run_engine(rt, deadline_ms)
+    emit_gauges(rt)  # for the alarms: oldest due payout, needs_attention, hot wallet balance
+    return summary
 
 
 def anchors(rt: Runtime, deadline_ms: int) -> dict[str, Any]:

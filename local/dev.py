@@ -170,11 +170,19 @@ def main() -> int:
 
         keys = {purpose: "0x" + secrets.token_hex(32) for purpose in PURPOSE_KEY_SETTINGS}
         wallets = {purpose: Account.from_key(key).address for purpose, key in keys.items()}
+        signer_env: dict[str, str] = {}
+        if os.environ.get("LOCAL_SIGNER", "").strip() == "kms":
+            from local.kms_key import create_hot_key
+
+            # One KMS key, the shared wallet, pays for every purpose (no local keys then).
+            signer_env, hot_wallet = create_hot_key(store_url)
+            keys, wallets = {}, dict.fromkeys(PURPOSE_KEY_SETTINGS, hot_wallet)
         w3 = Web3(Web3.HTTPProvider(rpc_url))
         local_chain = bootstrap.prepare(w3, wallets)
         env = service_env(
             store_url, rpc_url, keys, local_chain.token_address, admin, local_chain.anchor_registry
         )
+        env.update(signer_env)  # the KMS key, when asked for
         os.environ.update(env)
         ensure_table(boto3.client("dynamodb", endpoint_url=store_url), TABLE_NAME)
 

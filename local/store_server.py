@@ -22,6 +22,8 @@ from moto.moto_server.werkzeug_app import (
 )
 from werkzeug.serving import make_server
 
+from local import moto_kms
+
 HOST = "127.0.0.1"
 
 
@@ -44,6 +46,8 @@ class SerializedApp:
 
 
 def serve(port: int, ready: Callable[[int], None] | None = None) -> None:
+    # The same server answers KMS for the local hot key (make dev with SIGNER=kms).
+    moto_kms.install()
     app = SerializedApp(DomainDispatcherApplication(create_backend_app))
     server = make_server(HOST, port, app, threaded=True, request_handler=MotoRequestHandler)
     if ready:

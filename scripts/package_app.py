@@ -1,9 +1,11 @@
 """`make package`: a CloudFormation (SAM) template with the functions, schedules and the table.
 
 The table comes from `chalicelib/core/table.py`, the same definition the local bootstrap and
-the tests use, merged into Chalice's template with `--merge-template`. The build fails when
-Chalice reports that it could not install a dependency for Lambda, because such a package would
-deploy and then fail at its first import.
+the tests use, merged into Chalice's template with `--merge-template`. Then
+`scripts/operations.py` gives each function its own least-privilege role and adds the log
+groups, throttling, the alert topic and the alarms, and cfn-lint checks the result. The build
+fails when Chalice reports that it could not install a dependency for Lambda (such a package
+would deploy and then fail at its first import) and on any cfn-lint error or warning.
 
 Usage: python -m scripts.package_app OUT_DIR [--stage dev]
 """
@@ -19,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from chalicelib.core.table import cloudformation_resource
+from scripts import operations
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPENDENCY_WARNING = "Could not install dependencies"
@@ -71,6 +74,21 @@ def package(out_dir: Path, stage: str) -> int:
         return result.returncode
     if DEPENDENCY_WARNING in output:
         print("package: Chalice could not install a dependency for Lambda", file=sys.stderr)
+        return 1
+    sam = out_dir / "sam.json"
+    template = operations.apply(json.loads(sam.read_text()), stage, stage_table_name(stage))
+    sam.write_text(json.dumps(template, indent=2) + "\n")
+    return lint(sam)
+
+
+def lint(template: Path) -> int:
+    """cfn-lint the template; any error or warning fails the build (informational notes pass)."""
+    cfn_lint = Path(sys.executable).parent / "cfn-lint"
+    result = subprocess.run([str(cfn_lint), str(template)], capture_output=True, text=True)
+    print(result.stdout + result.stderr, end="")
+    # cfn-lint's exit code is a bit mask: 2 errors, 4 warnings, 8 informational.
+    if result.returncode & (1 | 2 | 4):
+        print(f"package: cfn-lint found problems in {template}", file=sys.stderr)
         return 1
     return 0
 

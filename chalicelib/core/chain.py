@@ -1,4 +1,4 @@
-"""The chain adapter: one web3 connection, the hot-wallet signer, and typed broadcast errors.
+"""The chain adapter: one web3 connection and typed broadcast errors (signers: signer.py).
 
 This module imports web3 and eth_account at the top, so only code paths that really touch the
 chain import it (rule 12: routes that don't touch the chain stay cheap to cold-start).
@@ -11,12 +11,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import requests
-from eth_account import Account
 from eth_utils import to_checksum_address
 from web3 import Web3
 from web3.exceptions import ContractLogicError, TransactionNotFound, Web3RPCError
 
 from chalicelib.core.errors import DependencyUnavailable, ServiceError
+from chalicelib.core.signer import HotSigner
 
 # ERC-20 `transfer(address,uint256)` selector and `Transfer` event topic: standard constants.
 ERC20_TRANSFER_SELECTOR = bytes.fromhex("a9059cbb")
@@ -90,19 +90,8 @@ class Receipt:
     logs: list[dict[str, Any]]
 
 
-class Signer:
-    """The hot wallet's key. Its value never leaves this object."""
-
-    def __init__(self, private_key: str) -> None:
-        self._account = Account.from_key(private_key)
-        self.address: str = self._account.address
-
-    def sign(self, tx: dict[str, Any]) -> tuple[bytes, str]:
-        signed = self._account.sign_transaction(tx)
-        return bytes(signed.raw_transaction), "0x" + bytes(signed.hash).hex()
-
-    def __repr__(self) -> str:
-        return f"Signer({self.address})"
+# The engine's name for the hot wallet: whichever signer the runtime built (signer.py).
+Signer = HotSigner
 
 
 class Web3Chain:

@@ -27,11 +27,18 @@ def _safe(name: str, value: Any) -> Any:
     return value
 
 
-def log(event: str, level: int = logging.INFO, **fields: Any) -> None:
+def log(event: str, level: int = logging.INFO, **fields: Any) -> dict[str, Any]:
     record = {"event": event, **{k: _safe(k, v) for k, v in fields.items()}}
     _logger.log(level, json.dumps(record, default=str, sort_keys=True))
+    return record
 
 
 def alert(event: str, **fields: Any) -> None:
-    """A state a human must look at. Callers raise it once per transition, not per poll."""
-    log(event, logging.ERROR, alert=True, **fields)
+    """A state a human must look at. Callers raise it once per transition, not per poll.
+
+    Also published to the alert topic (SNS) when one is configured.
+    """
+    record = log(event, logging.ERROR, alert=True, **fields)
+    from chalicelib.core.alerts import publish
+
+    publish(event, record)

@@ -11,13 +11,20 @@ import threading
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from chalicelib.core import parameters
 from chalicelib.core.clock import Clock
-from chalicelib.core.settings import Settings, load_settings
+from chalicelib.core.settings import Settings
 from chalicelib.core.store import DynamoStore
 from chalicelib.core.wallets import FAUCET, Wallets, make_signer
 
 if TYPE_CHECKING:
-    from chalicelib.core.chain import Signer, Web3Chain
+    from chalicelib.core.chain import Web3Chain
+    from chalicelib.core.signer import HotSigner
+
+# KMS: a Sign call answers in tens of ms; a slow one must not eat the payout engine's run.
+KMS_CONNECT_TIMEOUT_S = 2
+KMS_READ_TIMEOUT_S = 5
+KMS_MAX_ATTEMPTS = 3
 
 # Short timeouts and few retries: a Lambda must answer before API Gateway's 29 s limit, and a
 # job must notice a dead store long before its own deadline.
@@ -33,10 +40,12 @@ class Runtime:
         *,
         clock: Clock | None = None,
         dynamodb_client: Any = None,
+        kms_client: Any = None,
     ) -> None:
         self.settings = settings
         self.clock = clock or Clock()
         self._dynamodb_client = dynamodb_client
+        self._kms_client = kms_client
         self._lock = threading.Lock()
 
     @cached_property
@@ -76,21 +85,48 @@ class Runtime:
         )
 
     @cached_property
+    def signer(self) -> HotSigner | None:
+        """The shared wallet (a local key or a KMS key, per SIGNER), or None when none is set.
+
+        It pays for every purpose that has no key of its own (see chalicelib/core/wallets.py).
+        """
+        spec = self.settings.signer
+        if spec is None:
+            return None
+        from chalicelib.core.signer import build_signer
+
+        kms = None
+        if spec.startswith("kms:"):
+            with self._lock:
+                kms = self._kms_client or self._build_kms_client()
+        return build_signer(spec, self.settings.signer_private_key, kms)
+
+    def _build_kms_client(self) -> Any:
+        import boto3
+        from botocore.config import Config
+
+        # AWS_ENDPOINT_URL_KMS (botocore reads it) points this at moto on the local stack.
+        return boto3.session.Session().client(
+            "kms",
+            region_name=self.settings.aws_region,
+            config=Config(
+                connect_timeout=KMS_CONNECT_TIMEOUT_S,
+                read_timeout=KMS_READ_TIMEOUT_S,
+                retries={"max_attempts": KMS_MAX_ATTEMPTS, "mode": "standard"},
+            ),
+        )
+
+    @cached_property
     def wallets(self) -> Wallets:
         """The wallets by purpose (escrow, faucet, anchor); see chalicelib/core/wallets.py."""
-        return Wallets(self.settings)
+        return Wallets(self.settings, lambda: self.signer)
 
-    def wallet(self, purpose: str) -> Signer | None:
+    def wallet(self, purpose: str) -> HotSigner | None:
         """The active wallet that pays for `purpose`, or None when that purpose has no key."""
         return self.wallets.signer(purpose)
 
-    @property
-    def signer(self) -> Signer | None:
-        """The shared wallet (SIGNER_PRIVATE_KEY), or None when none is configured."""
-        return self.wallets.shared()
-
     @cached_property
-    def retiring_signers(self) -> list[Signer]:
+    def retiring_signers(self) -> list[HotSigner]:
         """Wallets being rotated out: they only drain the payouts they signed already."""
         active = {s.address for s in self.wallets.signers()}
         signers = [make_signer(k) for k in self.settings.retiring_signer_private_keys]
@@ -103,7 +139,7 @@ class Runtime:
         return kept
 
     @property
-    def signers(self) -> list[Signer]:
+    def signers(self) -> list[HotSigner]:
         """Every wallet the engine works for: each purpose's active one, then retiring ones.
 
         The faucet's wallet comes last among the active ones: its lane is the one with bursts
@@ -119,7 +155,7 @@ class Runtime:
         """Whether `address` is the active wallet of some purpose (it takes new intents)."""
         return any(s.address.lower() == address.lower() for s in self.wallets.signers())
 
-    def signer_for(self, address: str | None) -> Signer | None:
+    def signer_for(self, address: str | None) -> HotSigner | None:
         """The key of `address` if this deployment holds it (a payout is signed only by it)."""
         for s in self.signers:
             if address is not None and s.address.lower() == address.lower():
@@ -135,7 +171,7 @@ def get_runtime() -> Runtime:
     global _current
     with _current_lock:
         if _current is None:
-            _current = Runtime(load_settings())
+            _current = Runtime(parameters.load())
         return _current
 
 

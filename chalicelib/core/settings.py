@@ -109,6 +109,14 @@ class Settings:
     anchor_max_age_seconds: int = 300
     anchor_max_batch: int = 1_000
     anchor_max_attempts: int = 3
+    # Custody (core/signer.py): `kms:<key id or alias>` or `key` (SIGNER_PRIVATE_KEY);
+    # None: no hot wallet. Stages other than local default to their KMS alias.
+    signer: str | None = None
+    # Only the payout engine's function signs in AWS (its role alone may call kms:Sign); the API
+    # functions see the wallet's address but skip the sending jobs (the admin reconcile route).
+    payout_signing: bool = True
+    # Where every alert is also published (SNS); None: alerts are log lines only.
+    alert_topic_arn: str | None = None
 
     def __repr__(self) -> str:  # never print secrets
         shown = []
@@ -308,4 +316,36 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         anchor_max_age_seconds=_int(env, "ANCHOR_MAX_AGE_SECONDS", 300, 0, 86_400),
         anchor_max_batch=_int(env, "ANCHOR_MAX_BATCH", 1_000, 1, 10_000),
         anchor_max_attempts=_int(env, "ANCHOR_MAX_ATTEMPTS", 3, 1, 20),
+        signer=_signer(env, stage, key),
+        payout_signing=_flag(env, "PAYOUT_SIGNING", True),
+        alert_topic_arn=_topic_arn(env),
     )
+
+
+SIGNER_RE = re.compile(r"^(key|kms:[A-Za-z0-9:/_.-]{1,256})$")
+TOPIC_ARN_RE = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}$")
+
+
+def default_kms_alias(stage: str) -> str:
+    return f"alias/settlekit-{stage}-hot"
+
+
+def _signer(env: Mapping[str, str], stage: str, key: str | None) -> str | None:
+    """The signer spec: explicit SIGNER, else the plain key if given, else KMS outside local."""
+    raw = _text(env, "SIGNER", None)
+    if raw is None:
+        if key is not None:
+            return "key"
+        return None if stage == "local" else f"kms:{default_kms_alias(stage)}"
+    if not SIGNER_RE.match(raw):
+        raise SettingsError("SIGNER must be kms:<key id, alias or ARN> or key")
+    if raw == "key" and key is None:
+        raise SettingsError("SIGNER=key needs SIGNER_PRIVATE_KEY")
+    return raw
+
+
+def _topic_arn(env: Mapping[str, str]) -> str | None:
+    raw = _text(env, "ALERT_TOPIC_ARN", None)
+    if raw is not None and not TOPIC_ARN_RE.match(raw):
+        raise SettingsError("ALERT_TOPIC_ARN must be an SNS topic ARN")
+    return raw

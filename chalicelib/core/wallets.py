@@ -13,12 +13,13 @@ imports a flow.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.core.settings import Settings
 
 if TYPE_CHECKING:
-    from chalicelib.core.chain import Signer
+    from chalicelib.core.signer import HotSigner as Signer
 
 ESCROW = "escrow"
 FAUCET = "faucet"
@@ -27,37 +28,35 @@ PURPOSES = (ESCROW, FAUCET, ANCHOR)
 
 
 def key_for(settings: Settings, purpose: str) -> str | None:
-    """The key that signs for `purpose`: its own, else the shared wallet's, else None.
+    """The key of `purpose`'s own wallet, or None (then the shared wallet pays for it).
 
-    The one lookup of a purpose's key; a signer backed by a KMS key plugs in here.
+    The one lookup of a purpose's key; a per-purpose KMS key would plug in here.
     """
     if purpose not in PURPOSES:
         raise ValueError(f"unknown wallet purpose {purpose!r}")
     own: str | None = getattr(settings, f"{purpose}_private_key")
-    return own or settings.signer_private_key
+    return own
 
 
 def make_signer(secret: str) -> Signer:
-    """The one place a configured key becomes a Signer (another key source plugs in here)."""
-    from chalicelib.core.chain import Signer
+    """The one place a configured private key becomes a signer."""
+    from chalicelib.core.signer import LocalKeySigner
 
-    return Signer(secret)
+    return LocalKeySigner(secret)
 
 
 class Wallets:
     """The signers by purpose, built on first use (eth_account is imported only then)."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, shared: Callable[[], Signer | None]) -> None:
         self.settings = settings
+        self.shared = shared  # the shared wallet (SIGNER: a local key or a KMS key), or None
         self._by_key: dict[str, Signer] = {}
         self._lock = threading.Lock()
 
     def signer(self, purpose: str) -> Signer | None:
-        return self._build(key_for(self.settings, purpose))
-
-    def shared(self) -> Signer | None:
-        """The shared wallet (SIGNER_PRIVATE_KEY), or None."""
-        return self._build(self.settings.signer_private_key)
+        own = key_for(self.settings, purpose)
+        return self._build(own) if own else self.shared()
 
     def _build(self, key: str | None) -> Signer | None:
         if key is None:

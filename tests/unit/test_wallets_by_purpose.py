@@ -17,7 +17,7 @@ from chalicelib.core.outbox.purposes import WrongWallet
 from chalicelib.core.runtime import Runtime, set_runtime
 from chalicelib.core.settings import load_settings
 from chalicelib.core.store import DynamoStore
-from chalicelib.core.wallets import ANCHOR, ESCROW, FAUCET, Wallets, key_for
+from chalicelib.core.wallets import ANCHOR, ESCROW, FAUCET, key_for
 from chalicelib.otc.model import OWNER_TYPE as OTC_OWNER
 
 # Hardhat's well-known development keys #5..#8 (public test keys, hold nothing real).
@@ -40,6 +40,7 @@ def test_each_purpose_has_its_own_key_setting_and_none_is_ever_printed() -> None
                        "ANCHOR_PRIVATE_KEY": ANCHOR_KEY})
     assert [key_for(s, p) for p in (ESCROW, FAUCET, ANCHOR)] == [ESCROW_KEY, FAUCET_KEY,
                                                                   ANCHOR_KEY]
+    assert key_for(load_settings({"SIGNER_PRIVATE_KEY": SHARED_KEY}), ESCROW) is None
     for key in (ESCROW_KEY, FAUCET_KEY, ANCHOR_KEY):
         assert key[2:] not in repr(s)
 
@@ -54,7 +55,7 @@ def test_a_malformed_purpose_key_is_refused_by_name_without_echoing_it(name: str
 def test_dedicated_wallets_are_three_distinct_addresses_none_shared() -> None:
     s = load_settings({"ESCROW_PRIVATE_KEY": ESCROW_KEY, "FAUCET_PRIVATE_KEY": FAUCET_KEY,
                        "ANCHOR_PRIVATE_KEY": ANCHOR_KEY})
-    wallets = Wallets(s)
+    wallets = Runtime(s).wallets
     assert wallets.public() == [
         {"address": address_of(ESCROW_KEY), "purposes": [ESCROW], "shared": False},
         {"address": address_of(FAUCET_KEY), "purposes": [FAUCET], "shared": False},
@@ -64,7 +65,7 @@ def test_dedicated_wallets_are_three_distinct_addresses_none_shared() -> None:
 
 def test_the_shared_wallet_pays_only_the_purposes_without_a_key_and_says_so() -> None:
     s = load_settings({"ESCROW_PRIVATE_KEY": ESCROW_KEY, "SIGNER_PRIVATE_KEY": SHARED_KEY})
-    wallets = Wallets(s)
+    wallets = Runtime(s).wallets
     assert wallets.address(ESCROW) == address_of(ESCROW_KEY)
     assert wallets.address(FAUCET) == wallets.address(ANCHOR) == address_of(SHARED_KEY)
     assert wallets.public() == [
@@ -74,7 +75,7 @@ def test_the_shared_wallet_pays_only_the_purposes_without_a_key_and_says_so() ->
 
 
 def test_a_purpose_with_no_key_and_no_shared_wallet_is_off() -> None:
-    wallets = Wallets(load_settings({"FAUCET_PRIVATE_KEY": FAUCET_KEY}))
+    wallets = Runtime(load_settings({"FAUCET_PRIVATE_KEY": FAUCET_KEY})).wallets
     assert wallets.signer(ESCROW) is None and wallets.signer(ANCHOR) is None
     assert [w["purposes"] for w in wallets.public()] == [[FAUCET]]
 

@@ -1,0 +1,48 @@
+"""The payout engine's health gauges, emitted once per engine run for the template's alarms.
+
+Three queries of the work index (limit 1 each) and one balance call: the cost does not grow with
+the table. A failure here is logged and never fails the run that already did its work.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.core.log import log
+from chalicelib.core.metrics import emit
+from chalicelib.core.outbox.model import BROADCAST, NEEDS_ATTENTION, REQUESTED, SIGNED, queue
+from chalicelib.core.runtime import Runtime
+
+WEI_PER_ETH = 10**18
+# Payouts not yet confirmed: their age is how late the oldest one is.
+DUE = (REQUESTED, SIGNED, BROADCAST)
+# Enough to say "some"; the admin listing gives the full list.
+ATTENTION_COUNT_CAP = 100
+
+
+def gauges(rt: Runtime) -> dict[str, float]:
+    now = rt.clock.now_ms()
+    oldest = None
+    for status in DUE:
+        items, _ = rt.store.query_work(queue(status), limit=1)
+        if items:
+            created = int(str(items[0]["wsk"]).split("#", 1)[0])
+            oldest = created if oldest is None else min(oldest, created)
+    attention, _ = rt.store.query_work(queue(NEEDS_ATTENTION), limit=ATTENTION_COUNT_CAP)
+    values: dict[str, float] = {
+        "OldestDuePayoutAgeSeconds": 0.0 if oldest is None else max(0, now - oldest) / 1000,
+        "PayoutsNeedingAttention": float(len(attention)),
+    }
+    if rt.chain is not None and rt.signer is not None:
+        values["HotWalletBalanceEth"] = rt.chain.balance(rt.signer.address) / WEI_PER_ETH
+    return values
+
+
+def emit_gauges(rt: Runtime) -> dict[str, Any]:
+    try:
+        values = gauges(rt)
+    except Exception as exc:  # noqa: BLE001 - a gauge must never fail the engine's run
+        log("gauges_failed", error=type(exc).__name__)
+        return {}
+    emit(rt.settings.stage, values)
+    return values

@@ -1,0 +1,49 @@
+"""Custody settings: which signer a stage uses, and the alert topic."""
+
+from __future__ import annotations
+
+import pytest
+
+from chalicelib.core.errors import SettingsError
+from chalicelib.core.settings import load_settings
+
+KEY = "0x" + "ab" * 32
+TOPIC = "arn:aws:sns:eu-west-1:123456789012:settlekit-prod-alerts"
+
+
+@pytest.mark.parametrize(
+    ("env", "signer"),
+    [
+        ({}, None),  # local, no key: no hot wallet
+        ({"SIGNER_PRIVATE_KEY": KEY}, "key"),  # make dev and the tests
+        ({"STAGE": "prod"}, "kms:alias/settlekit-prod-hot"),  # AWS stages default to KMS
+        ({"STAGE": "dev", "SIGNER": "kms:1234abcd-12ab-34cd-56ef-1234567890ab"},
+         "kms:1234abcd-12ab-34cd-56ef-1234567890ab"),
+        ({"SIGNER": "kms:arn:aws:kms:eu-west-1:123456789012:key/abc"},
+         "kms:arn:aws:kms:eu-west-1:123456789012:key/abc"),
+        ({"STAGE": "prod", "SIGNER": "key", "SIGNER_PRIVATE_KEY": KEY}, "key"),
+    ],
+)
+def test_the_signer_spec_per_stage(env: dict[str, str], signer: str | None) -> None:
+    assert load_settings(env).signer == signer
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"SIGNER": "hsm:thing"}, "SIGNER must be kms:"),
+        ({"SIGNER": "kms:"}, "SIGNER must be kms:"),
+        ({"SIGNER": "key"}, "SIGNER=key needs SIGNER_PRIVATE_KEY"),
+        ({"ALERT_TOPIC_ARN": "alerts"}, "ALERT_TOPIC_ARN must be an SNS topic ARN"),
+        ({"PAYOUT_SIGNING": "maybe"}, "PAYOUT_SIGNING must be true or false"),
+    ],
+)
+def test_bad_custody_settings_name_the_variable(env: dict[str, str], message: str) -> None:
+    with pytest.raises(SettingsError, match=message):
+        load_settings(env)
+
+
+def test_alert_topic_and_signing_switch_are_read() -> None:
+    s = load_settings({"ALERT_TOPIC_ARN": TOPIC, "PAYOUT_SIGNING": "false"})
+    assert s.alert_topic_arn == TOPIC and s.payout_signing is False
+    assert load_settings({}).payout_signing is True
