@@ -15,7 +15,7 @@ from chalicelib.core import parameters
 from chalicelib.core.clock import Clock
 from chalicelib.core.settings import Settings
 from chalicelib.core.store import DynamoStore
-from chalicelib.core.wallets import FAUCET, Wallets, make_signer
+from chalicelib.core.wallets import FAUCET, Wallets
 
 if TYPE_CHECKING:
     from chalicelib.core.chain import Web3Chain
@@ -93,13 +93,36 @@ class Runtime:
         spec = self.settings.signer
         if spec is None:
             return None
+        return self._build_signer(spec, self.settings.signer_private_key)
+
+    @cached_property
+    def retiring_signers(self) -> list[HotSigner]:
+        """Wallets being rotated out (RETIRING_SIGNERS, RETIRING_SIGNER_PRIVATE_KEYS): they
+        only drain the payouts they signed already, then are dropped from the settings."""
+        built = [self._build_signer(spec, None) for spec in self.settings.retiring_signers]
+        built += [self._build_signer("key", k) for k in self.settings.retiring_signer_private_keys]
+        active = {w.address for w in self.wallets.signers()}  # every purpose's active wallet
+        kept: list[HotSigner] = []
+        for s in built:
+            if s.address not in active and all(s.address != k.address for k in kept):
+                kept.append(s)
+        return kept
+
+    def signer_for(self, address: str | None) -> HotSigner | None:
+        """The signer of `address` if this deployment holds it (a payout is signed only by it)."""
+        for s in self.signers:
+            if address is not None and s.address.lower() == address.lower():
+                return s
+        return None
+
+    def _build_signer(self, spec: str, private_key: str | None) -> HotSigner:
         from chalicelib.core.signer import build_signer
 
         kms = None
         if spec.startswith("kms:"):
             with self._lock:
                 kms = self._kms_client or self._build_kms_client()
-        return build_signer(spec, self.settings.signer_private_key, kms)
+        return build_signer(spec, private_key, kms)
 
     def _build_kms_client(self) -> Any:
         import boto3
@@ -125,19 +148,6 @@ class Runtime:
         """The active wallet that pays for `purpose`, or None when that purpose has no key."""
         return self.wallets.signer(purpose)
 
-    @cached_property
-    def retiring_signers(self) -> list[HotSigner]:
-        """Wallets being rotated out: they only drain the payouts they signed already."""
-        active = {s.address for s in self.wallets.signers()}
-        signers = [make_signer(k) for k in self.settings.retiring_signer_private_keys]
-        seen: set[str] = set()
-        kept = []
-        for s in signers:
-            if s.address not in active and s.address not in seen:
-                seen.add(s.address)
-                kept.append(s)
-        return kept
-
     @property
     def signers(self) -> list[HotSigner]:
         """Every wallet the engine works for: each purpose's active one, then retiring ones.
@@ -154,13 +164,6 @@ class Runtime:
     def is_active(self, address: str) -> bool:
         """Whether `address` is the active wallet of some purpose (it takes new intents)."""
         return any(s.address.lower() == address.lower() for s in self.wallets.signers())
-
-    def signer_for(self, address: str | None) -> HotSigner | None:
-        """The key of `address` if this deployment holds it (a payout is signed only by it)."""
-        for s in self.signers:
-            if address is not None and s.address.lower() == address.lower():
-                return s
-        return None
 
 
 _current: Runtime | None = None

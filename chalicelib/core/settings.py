@@ -50,6 +50,8 @@ class Settings:
     # Keys being rotated out: they take no new payouts, only drain the ones they already signed
     # (rebroadcast, replace, cancel, fill their nonce gaps) until none is left.
     retiring_signer_private_keys: tuple[str, ...] = ()
+    # The same for KMS keys: `kms:<key id or alias>` specs (see `signer` below), comma-separated.
+    retiring_signers: tuple[str, ...] = ()
     # A payout stays watched after `confirmed` until the chain's `finalized` block passes it, or
     # this many confirmations where the node has no finalized tag.
     finality_depth: int = 64
@@ -288,6 +290,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         signer_private_key=key,
         **purpose_keys,  # type: ignore[arg-type]
         retiring_signer_private_keys=retiring,
+        retiring_signers=_retiring_kms(env),
         finality_depth=_int(env, "FINALITY_DEPTH", 64, 1, 10_000),
         native_symbol=_text(env, "NATIVE_SYMBOL", "ETH") or "ETH",
         token_symbol=_text(env, "TOKEN_SYMBOL", "SKT") or "SKT",
@@ -342,6 +345,14 @@ def _signer(env: Mapping[str, str], stage: str, key: str | None) -> str | None:
     if raw == "key" and key is None:
         raise SettingsError("SIGNER=key needs SIGNER_PRIVATE_KEY")
     return raw
+
+
+def _retiring_kms(env: Mapping[str, str]) -> tuple[str, ...]:
+    raw = _text(env, "RETIRING_SIGNERS", None)
+    specs = tuple(x.strip() for x in (raw or "").split(",") if x.strip())
+    if not all(spec.startswith("kms:") and SIGNER_RE.match(spec) for spec in specs):
+        raise SettingsError("RETIRING_SIGNERS must be comma-separated kms:<key id or alias>")
+    return specs
 
 
 def _topic_arn(env: Mapping[str, str]) -> str | None:
