@@ -21,6 +21,7 @@ from chalicelib.api import (
     payout_routes,
     system_routes,
     typed_data_routes,
+    webhook_routes,
 )
 from chalicelib.api.http import error_middleware
 from chalicelib.core.runtime import get_runtime
@@ -34,6 +35,7 @@ app.register_blueprint(anchoring_routes.bp)
 app.register_blueprint(bounty_routes.bp)
 app.register_blueprint(typed_data_routes.bp)
 app.register_blueprint(otc_routes.bp)
+app.register_blueprint(webhook_routes.bp)
 # Last: its catch-all routes answer JSON 404s for every path nobody else claimed.
 app.register_blueprint(system_routes.bp)
 
@@ -71,3 +73,7 @@ def otc_reconcile(event: Any) -> dict[str, Any]:
 def otc_reserves(event: Any) -> dict[str, Any]:
     rt = get_runtime()
     return jobs.otc_reserves(rt, jobs.deadline_from(event.context, rt.clock.now_ms()))
+@app.schedule(Rate(1, unit=Rate.MINUTES))
+def deliver_webhooks(event: Any) -> dict[str, Any]:
+    rt = get_runtime()
+    return jobs.webhooks(rt, jobs.deadline_from(event.context, rt.clock.now_ms()))

@@ -24,6 +24,15 @@ def register_owners() -> None:
     import chalicelib.otc.finalizer  # noqa: F401 - OTC settlement legs and refunds
 
 
+def register_webhook_events() -> None:
+    """Import every flow's webhook event types (light modules: no web3)."""
+    import chalicelib.anchoring.webhook_events  # noqa: F401 - anchor.confirmed, message.anchored
+    import chalicelib.bounties.webhook_events  # noqa: F401 - bounty.payment_recorded
+    import chalicelib.core.outbox.webhook_events  # noqa: F401 - payout.*
+    import chalicelib.faucet.webhook_events  # noqa: F401 - claim.*, drip.paid
+    import chalicelib.otc.webhook_events  # noqa: F401 - order.*
+
+
 def payouts(rt: Runtime, deadline_ms: int) -> dict[str, Any]:
     """Send due payouts, follow sent ones to depth, tell their flows how they ended."""
     if not rt.settings.payout_signing:
@@ -64,6 +73,12 @@ def otc_reserves(rt: Runtime, deadline_ms: int) -> dict[str, Any]:
     from chalicelib.otc.jobs import reserves
 
     return reserves(rt, deadline_ms)
+def webhooks(rt: Runtime, deadline_ms: int) -> dict[str, Any]:
+    """Fan new events out to subscribed endpoints and deliver them, signed, in order."""
+    register_webhook_events()
+    from chalicelib.core.webhooks.delivery import run_delivery
+
+    return run_delivery(rt, deadline_ms)
 
 
 SCHEDULED_JOBS: list[tuple[str, Job]] = [
@@ -76,6 +91,8 @@ SCHEDULED_JOBS: list[tuple[str, Job]] = [
     ("otc_reconcile", otc_reconcile),
     # Last: the ledger has just taken in what the reconciler settled.
     ("otc_reserves", otc_reserves),
+    # Last: delivers the events every job above just wrote.
+    ("webhooks", webhooks),
 ]
 
 

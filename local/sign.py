@@ -7,6 +7,10 @@ Fetches `{domain, types, primaryType}` from `GET /v1/typed-data/{action}` of the
 (`--api`, default http://127.0.0.1:$API_PORT), adds `deadline` (now + `--ttl` seconds) and the
 path id (`--id`, e.g. the bounty id), signs the EIP-712 message with eth_account and prints the
 JSON body to POST (the fields, `deadline` and `signature`; never the key).
+
+The served domain carries the deployment's `salt`, so a body signed against one deployment is
+refused by every other (staging vs production on the same chain). `--uint-strings` writes the
+uint256 fields and the deadline as decimal strings, the way ethers serializes them.
 """
 
 from __future__ import annotations
@@ -27,11 +31,19 @@ def typed_data(api: str, action: str) -> dict[str, Any]:
 
 
 def signed_body(
-    td: dict[str, Any], body: dict[str, Any], key: str, path_id: str | None, ttl: int
+    td: dict[str, Any],
+    body: dict[str, Any],
+    key: str,
+    path_id: str | None,
+    ttl: int,
+    *,
+    uint_strings: bool = False,
 ) -> dict[str, Any]:
     from eth_account import Account
     from eth_account.messages import encode_typed_data
 
+    if "salt" not in td["domain"]:
+        raise SystemExit("the API serves a domain without a deployment salt; upgrade it")
     out = {**body, "deadline": int(time.time()) + ttl}
     message = dict(out)
     if td.get("path_field"):
@@ -48,6 +60,9 @@ def signed_body(
         "message": message,
     }
     signed = Account.sign_message(encode_typed_data(full_message=full), private_key=key)
+    if uint_strings:
+        uints = {m["name"] for m in td["types"][td["primaryType"]] if m["type"] == "uint256"}
+        out = {k: str(v) if k in uints and isinstance(v, int) else v for k, v in out.items()}
     return {**out, "signature": "0x" + bytes(signed.signature).hex()}
 
 
@@ -62,10 +77,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--id", help="the id in the URL path (e.g. the bounty id)")
     parser.add_argument("--api", default=default_api, help=f"API URL (default {default_api})")
     parser.add_argument("--ttl", type=int, default=300, help="seconds until the deadline")
+    parser.add_argument(
+        "--uint-strings", action="store_true", help="send uint256 values as decimal strings"
+    )
     args = parser.parse_args(argv)
     body = json.loads(args.body)
     td = typed_data(args.api.rstrip("/"), args.action)
-    print(json.dumps(signed_body(td, body, args.key, args.id, args.ttl)))
+    out = signed_body(td, body, args.key, args.id, args.ttl, uint_strings=args.uint_strings)
+    print(json.dumps(out))
     return 0
 
 

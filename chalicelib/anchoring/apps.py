@@ -19,7 +19,7 @@ from boto3.dynamodb.conditions import Attr
 from chalicelib.anchoring.model import app_key
 from chalicelib.core.auth import bearer_token
 from chalicelib.core.clock import iso
-from chalicelib.core.errors import BadRequest, NotFound, Unauthorized
+from chalicelib.core.errors import BadRequest, Conflict, NotFound, Unauthorized
 from chalicelib.core.log import log
 from chalicelib.core.runtime import Runtime
 from chalicelib.core.store import ConditionFailed, Item
@@ -29,6 +29,8 @@ REVOKED = "revoked"
 MAX_NAME = 100
 APP_ID_RE = re.compile(r"^app_[0-9a-f]{16}$")
 API_KEY_RE = re.compile(r"^(app_[0-9a-f]{16})\.[0-9a-f]{64}$")
+APPS_LISTING = "anchor#apps"
+PAGE_MAX = 100
 
 
 def _digest(api_key: str) -> str:
@@ -60,6 +62,9 @@ def create_app(rt: Runtime, body: Mapping[str, Any]) -> dict[str, Any]:
         "key_sha256": _digest(api_key),
         "status": ACTIVE,
         "created_at": now,
+        # Listed for the admin through the work index (no Scan).
+        "wpk": APPS_LISTING,
+        "wsk": f"{now:013d}#{app_id}",
     }
     rt.store.put_new(item)
     log("app_created", app_id=app_id)
@@ -83,6 +88,35 @@ def revoke_app(rt: Runtime, app_id: str) -> dict[str, Any]:
         return app_view(exc.item)
     log("app_revoked", app_id=app_id)
     return app_view(item)
+
+
+def list_apps(rt: Runtime, raw_limit: str | None, cursor: str | None) -> dict[str, Any]:
+    """Apps, oldest first (never their keys: only their hashes are stored)."""
+    raw = raw_limit or "50"
+    if not raw.isdigit() or len(raw) > 3 or not 1 <= int(raw) <= PAGE_MAX:
+        raise BadRequest(f"limit must be an integer from 1 to {PAGE_MAX}", code="invalid_limit")
+    items, nxt = rt.store.query_work(APPS_LISTING, limit=int(raw), cursor=cursor)
+    return {"apps": [app_view(i) for i in items], "next": nxt}
+
+
+def rotate_key(rt: Runtime, app_id: str) -> dict[str, Any]:
+    """A new key for the same app (its messages stay its own); the old key stops working now."""
+    if not APP_ID_RE.match(app_id):
+        raise NotFound("no app with this id", code="app_not_found")
+    api_key = f"{app_id}.{secrets.token_hex(32)}"
+    now = rt.clock.now_ms()
+    try:
+        item = rt.store.update(
+            app_key(app_id),
+            set={"key_sha256": _digest(api_key), "key_rotated_at": now},
+            condition=Attr("status").eq(ACTIVE),
+        )
+    except ConditionFailed as exc:
+        if exc.item is None:
+            raise NotFound("no app with this id", code="app_not_found") from None
+        raise Conflict("a revoked app's key cannot be rotated", code="app_revoked") from None
+    log("app_key_rotated", app_id=app_id)
+    return {**app_view(item), "api_key": api_key}
 
 
 def authenticate(rt: Runtime, headers: Mapping[str, str]) -> Item:

@@ -124,9 +124,14 @@ def is_due(window: list[Item], now: int, max_age_s: int, max_batch: int) -> bool
 
 
 def store_leaves(
-    store: DynamoStore, lease: Lease, batch_seq: int, token: str, leaves: list[bytes]
+    store: DynamoStore, lease: Lease, batch_seq: int, token: str, leaves: list[bytes],
+    members: list[str] | None = None,
 ) -> int:
-    """Write the leaf hashes in chunks (fenced); returns how many chunks."""
+    """Write the leaf hashes in chunks (fenced); returns how many chunks.
+
+    `members` ("<app_id> <message_id>" per leaf, in the same order) lets the webhook expander
+    tell each app which of its messages the batch anchored, without an index of messages.
+    """
     chunks = [leaves[i : i + LEAF_CHUNK] for i in range(0, len(leaves), LEAF_CHUNK)]
     ops = [
         put_op(
@@ -136,6 +141,8 @@ def store_leaves(
                 "chunk": n,
                 "count": len(chunk),
                 "hashes": b"".join(chunk),
+                "members": "\n".join(members[n * LEAF_CHUNK : (n + 1) * LEAF_CHUNK])
+                if members else None,
             },
             name=f"chunk{n}",
         )
@@ -180,7 +187,8 @@ def claim(rt: Runtime, lease: Lease, head: Head, window: list[Item]) -> Item | N
     )
     token = secrets.token_hex(4)
     try:
-        chunks = store_leaves(rt.store, lease, batch_seq, token, leaves)
+        members = [f"{m.get('app_id', '')} {m['message_id']}" for m in window]
+        chunks = store_leaves(rt.store, lease, batch_seq, token, leaves, members)
     except TransactionFailed:
         log("anchor_claim_lost", batch_seq=batch_seq, lost=["lease"])  # only the fence can fail
         return None

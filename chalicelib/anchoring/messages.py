@@ -67,7 +67,7 @@ def parse_message(body: Mapping[str, Any]) -> dict[str, str]:
     if unknown:
         raise BadRequest(
             "only conversation_id, content_hash, sender and sent_at are recorded",
-            code="unknown_fields",
+            code="unknown_field",
             details={"fields": unknown},
         )
     content_hash = body.get("content_hash")

@@ -25,6 +25,7 @@ from chalicelib.anchoring.registry import (
     read_head,
     topics_of,
 )
+from chalicelib.anchoring.webhook_events import anchor_confirmed_op
 from chalicelib.core.errors import DependencyUnavailable
 from chalicelib.core.log import alert, log
 from chalicelib.core.outbox.finalize import register_finalizer
@@ -75,24 +76,26 @@ def anchored(rt: Runtime, batch: Item, payout: Item) -> None:
     if found is None or topics_of(found)[2] != batch["root"].lower():
         stuck(rt, batch, payout, "the confirmed transaction emitted no Anchored log of this root")
         return
+    now = rt.clock.now_ms()
+    changes = {
+        "status": ANCHORED,
+        "tx_hash": receipt.tx_hash,
+        "block_number": receipt.block_number,
+        "block_hash": receipt.block_hash,
+        "log_index": log_index_of(found),
+        "anchored_at": now,
+        "updated_at": now,
+        "attention": None,
+        "wpk": None,  # out of the work index: nothing left to do with it
+        "wsk": None,
+    }
+    update = update_op(
+        batch_key(int(batch["batch_seq"])), set=changes, condition=_current(batch, payout),
+        name="batch",
+    )
     try:
-        rt.store.update(
-            batch_key(int(batch["batch_seq"])),
-            set={
-                "status": ANCHORED,
-                "tx_hash": receipt.tx_hash,
-                "block_number": receipt.block_number,
-                "block_hash": receipt.block_hash,
-                "log_index": log_index_of(found),
-                "anchored_at": rt.clock.now_ms(),
-                "updated_at": rt.clock.now_ms(),
-                "attention": None,
-                "wpk": None,  # out of the work index: nothing left to do with it
-                "wsk": None,
-            },
-            condition=_current(batch, payout),
-        )
-    except ConditionFailed:
+        rt.store.transact([update, anchor_confirmed_op(batch, changes, now)])
+    except TransactionFailed:
         return
     log("anchor_confirmed", batch_seq=batch["batch_seq"], tx_hash=receipt.tx_hash,
         block=receipt.block_number)

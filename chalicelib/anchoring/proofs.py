@@ -3,12 +3,13 @@
 A receipt is built from the batch's stored leaves, never from other messages, so deleting any
 message (this one's fields included) leaves every other receipt of the batch intact.
 
-Receipt, version 1:
-  {"version": 1,
+Receipt, version 2 (version 1 had `seq` and `batch.seq` as JSON integers):
+  {"version": 2,
    "leaf":   {"fields": {message_id, conversation_id, sender, sent_at, seq, content_hash},
               "hash": "0x…"},
    "index": i, "tree_size": n, "path": ["0x…", …],            (RFC 9162 audit path, bottom-up)
    "batch":  {"seq", "prev", "tree_root", "root"},
+              (both seqs are decimal strings: they may exceed 2^53, JavaScript's exact range)
    "anchor": {"chain": "eip155:<id>", "contract", "tx_hash", "block_number", "block_hash",
               "log_index"}}
 """
@@ -33,7 +34,7 @@ from chalicelib.core.errors import BadRequest, Gone, NotFound
 from chalicelib.core.runtime import Runtime
 from chalicelib.core.store import Item
 
-RECEIPT_VERSION = 1
+RECEIPT_VERSION = 2
 BATCH_SEQ_RE = re.compile(r"^[1-9][0-9]{0,11}$")
 
 
@@ -58,6 +59,7 @@ def build_receipt(rt: Runtime, batch: Item, message: Item) -> dict[str, Any]:
     if merkle.to_hex(leaves[index]) != message["leaf_hash"]:
         raise LeavesCorrupt("the message's leaf is not where its seq puts it in the batch")
     fields = {name: message[name] for name in merkle.LEAF_FIELDS}
+    fields["seq"] = str(int(fields["seq"]))
     return {
         "version": RECEIPT_VERSION,
         "leaf": {"fields": fields, "hash": message["leaf_hash"]},
@@ -65,7 +67,7 @@ def build_receipt(rt: Runtime, batch: Item, message: Item) -> dict[str, Any]:
         "tree_size": int(batch["tree_size"]),
         "path": [merkle.to_hex(p) for p in merkle.inclusion_path(tree, index)],
         "batch": {
-            "seq": int(batch["batch_seq"]),
+            "seq": str(int(batch["batch_seq"])),
             "prev": batch["prev"],
             "tree_root": batch["tree_root"],
             "root": batch["root"],

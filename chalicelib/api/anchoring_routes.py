@@ -24,6 +24,19 @@ def create_app() -> Response:
     return json_response(201, apps.create_app(rt, json_object(bp.current_request)))
 
 
+@route(bp, "/v1/admin/apps", methods=["GET"])
+def list_apps() -> Response:
+    rt = admin(bp.current_request)
+    q = query_params(bp.current_request)
+    return json_response(200, apps.list_apps(rt, q.get("limit"), q.get("next")))
+
+
+@route(bp, "/v1/admin/apps/{app_id}/rotate-key", methods=["POST"])
+def rotate_app_key(app_id: str) -> Response:
+    rt = admin(bp.current_request)
+    return json_response(200, apps.rotate_key(rt, app_id))
+
+
 @route(bp, "/v1/admin/apps/{app_id}/revoke", methods=["POST"])
 def revoke_app(app_id: str) -> Response:
     rt = admin(bp.current_request)

@@ -26,6 +26,19 @@ def create_event() -> Response:
     return json_response(201, events.create_event(rt, json_object(bp.current_request)))
 
 
+@route(bp, "/v1/events", methods=["GET"])
+def list_events() -> Response:
+    rt = admin(bp.current_request)
+    q = query_params(bp.current_request)
+    return json_response(200, events.list_events(rt, q.get("limit"), q.get("next")))
+
+
+@route(bp, "/v1/events/{event_id}/enable", methods=["POST"])
+def enable_event(event_id: str) -> Response:
+    rt = admin(bp.current_request)
+    return json_response(200, events.enable_event(rt, event_id))
+
+
 @route(bp, "/v1/events/{event_id}", methods=["GET"])
 def get_event(event_id: str) -> Response:
     rt = admin(bp.current_request)

@@ -28,6 +28,7 @@ from chalicelib.bounties.model import (
 )
 from chalicelib.bounties.signed import require_poster, verify_request
 from chalicelib.bounties.status import Facts, Timing, can_pay, pay_condition, status_of
+from chalicelib.bounties.webhook_events import payment_recorded_op
 from chalicelib.core import failpoints
 from chalicelib.core.clock import iso
 from chalicelib.core.errors import Conflict, Unprocessable
@@ -93,6 +94,7 @@ def record_payment(rt: Runtime, bounty_id: str, body: dict[str, Any]) -> dict[st
             asset=bounty["asset"],
             min_amount=int(bounty["per_winner"]),
             not_before_ms=int(winner["accepted_at"]) - PAID_BEFORE_ACCEPT_MS,
+            decimals=int(bounty["decimals"]),
         ),
         rt.settings.confirmations,
     )
@@ -149,6 +151,7 @@ def pay_ops(
         tx_guard_op(payment.tx_hash, f"bounty:{bid}:{sid}", now),
         replay_guard_op(signed, now, ref=sid),
         *index.move_ops(before, after, bid),
+        payment_recorded_op(bounty, winner, payment.tx_hash, payment.amount, now),
     ]
 
 

@@ -30,10 +30,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.core.addresses import normalize_address
-from chalicelib.core.assets import NATIVE
+from chalicelib.core.assets import NATIVE, NATIVE_DECIMALS
 from chalicelib.core.clock import iso
 from chalicelib.core.confirmations import count as confirmations_at
 from chalicelib.core.errors import BadRequest, Conflict, Unprocessable
+from chalicelib.core.money import format_amount
 from chalicelib.core.store import DynamoStore, Item, Op, TransactionFailed, key, put_op
 
 if TYPE_CHECKING:
@@ -116,6 +117,8 @@ class Expected:
     asset: str
     min_amount: int
     not_before_ms: int | None = None
+    # The asset's decimals, so a refusal states amounts as decimal strings (and base units).
+    decimals: int | None = None
 
 
 @dataclass(frozen=True)
@@ -189,7 +192,7 @@ def verify_payment(chain: Web3Chain | None, expected: Expected, confirmations: i
     if amount < expected.min_amount:
         raise AmountTooLow(
             "the transaction pays less than required",
-            details={**details, "paid": str(amount), "required": str(expected.min_amount)},
+            details={**details, **_amounts(amount, expected)},
         )
     mined_at_ms = _block_time_ms(chain, receipt.block_hash)
     if expected.not_before_ms is not None and mined_at_ms < expected.not_before_ms:
@@ -331,3 +334,15 @@ def ensure_tx_unused(store: DynamoStore, tx_hash: str) -> None:
             details={"used_for": used.get("used_for")},
         )
 
+
+
+def _amounts(paid: int, expected: Expected) -> dict[str, str]:
+    """Amounts for an error's details: decimal strings as the API takes them, and base units."""
+    shown = {"paid_base_units": str(paid), "required_base_units": str(expected.min_amount)}
+    decimals = expected.decimals
+    if decimals is None and expected.asset == NATIVE:
+        decimals = NATIVE_DECIMALS
+    if decimals is None:
+        return {"paid": str(paid), "required": str(expected.min_amount), **shown}
+    return {"paid": format_amount(paid, decimals),
+            "required": format_amount(expected.min_amount, decimals), **shown}

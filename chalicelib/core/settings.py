@@ -6,6 +6,7 @@ hides them, and no error message quotes their values.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from collections.abc import Mapping
@@ -29,6 +30,11 @@ PURPOSE_KEY_SETTINGS = {
     "faucet": "FAUCET_PRIVATE_KEY",
     "anchor": "ANCHOR_PRIVATE_KEY",
 }
+
+
+def derived_salt(stage: str, table_name: str) -> str:
+    """The deployment salt when none is set: each stage and table (deployment) gets its own."""
+    return "0x" + hashlib.sha256(f"settlekit-deployment:{stage}:{table_name}".encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -92,6 +98,9 @@ class Settings:
     bounty_pay_grace_days: int = 7
     # EIP-712 domain version of signed actions; bump it to invalidate every outstanding signature.
     signing_version: str = "1"
+    # EIP-712 domain salt (0x + 32 bytes hex): binds signatures to this deployment, so one made
+    # for staging is refused by production on the same chain. Public (GET /v1/typed-data).
+    deployment_salt: str = derived_salt("local", "settlekit-local")
     # OTC: pairs as JSON (see chalicelib/otc/pairs.py); empty means the built-in defaults.
     otc_pairs: str | None = None
     # How long a matched external-pair order waits for the seller's confirm before refunding.
@@ -204,6 +213,19 @@ def _signing_version(env: Mapping[str, str]) -> str:
     return raw
 
 
+SALT_RE = re.compile(r"^0x[0-9a-fA-F]{64}$")
+
+
+def _deployment_salt(env: Mapping[str, str], stage: str, table_name: str) -> str:
+    """DEPLOYMENT_SALT, or one derived from the stage and table (which differ per deployment)."""
+    raw = _text(env, "DEPLOYMENT_SALT", None)
+    if raw is None:
+        return derived_salt(stage, table_name)
+    if not SALT_RE.match(raw):
+        raise SettingsError("DEPLOYMENT_SALT must be 0x followed by 64 hex digits (32 bytes)")
+    return raw.lower()
+
+
 def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
     raw = (_text(env, name, None) or "").lower()
     if not raw:
@@ -277,9 +299,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     stage = _text(env, "STAGE", "local") or "local"
     if not re.match(r"^[a-z][a-z0-9-]{0,31}$", stage):
         raise SettingsError("STAGE must be lower-case letters, digits or dashes")
+    table_name = _text(env, "TABLE_NAME", f"settlekit-{stage}") or ""
     return Settings(
         stage=stage,
-        table_name=_text(env, "TABLE_NAME", f"settlekit-{stage}") or "",
+        table_name=table_name,
         aws_region=_text(env, "AWS_REGION", _text(env, "AWS_DEFAULT_REGION", "us-east-1"))
         or "us-east-1",
         dynamodb_endpoint_url=_url(env, "DYNAMODB_ENDPOINT_URL"),
@@ -307,6 +330,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         bounty_accept_grace_days=_int(env, "BOUNTY_ACCEPT_GRACE_DAYS", 14, 0, 365),
         bounty_pay_grace_days=_int(env, "BOUNTY_PAY_GRACE_DAYS", 7, 1, 365),
         signing_version=_signing_version(env),
+        deployment_salt=_deployment_salt(env, stage, table_name),
         otc_pairs=_text(env, "OTC_PAIRS", None),
         otc_settlement_window_seconds=_int(
             env, "OTC_SETTLEMENT_WINDOW_SECONDS", 24 * 3600, 60, 30 * 86_400

@@ -22,6 +22,9 @@ signature has a second valid form, (r, n-s), that recovers the same signer). Put
 same transaction as the action's state change means a refused action does not burn the
 signature, and two concurrent replays cannot both pass.
 
+The domain is `{name, version, chainId, salt}`: the salt (DEPLOYMENT_SALT) binds a signature to
+one deployment. uint256 fields (and `deadline`) arrive as JSON integers or decimal strings.
+
 Rule 12: eth_account is imported inside `verify` (and `sign`, for tests and tools) only; listing
 actions and serving typed data import nothing from web3 or eth_account.
 """
@@ -61,7 +64,10 @@ DOMAIN_TYPES = [
     {"name": "name", "type": "string"},
     {"name": "version", "type": "string"},
     {"name": "chainId", "type": "uint256"},
+    {"name": "salt", "type": "bytes32"},
 ]
+# uint256 values arrive as JSON integers or as decimal strings (ethers serializes BigInt so).
+UINT_TEXT_RE = re.compile(r"0|[1-9][0-9]{0,77}")
 
 
 class InvalidSignature(BadRequest):
@@ -188,7 +194,12 @@ def get_action(name: str) -> Action:
 
 
 def domain(settings: Settings) -> dict[str, Any]:
-    return {"name": DOMAIN_NAME, "version": settings.signing_version, "chainId": settings.chain_id}
+    return {
+        "name": DOMAIN_NAME,
+        "version": settings.signing_version,
+        "chainId": settings.chain_id,
+        "salt": settings.deployment_salt,
+    }
 
 
 def typed_data(settings: Settings, action: Action | str) -> dict[str, Any]:
@@ -288,8 +299,18 @@ def _signature_bytes(value: Any) -> bytes:
     return raw[:64] + bytes([v if v >= 27 else v + 27])
 
 
-def _deadline(value: Any, now_ms: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**40:
+def _uint(value: Any) -> int | None:
+    """A JSON integer or a decimal string of ASCII digits as an int; None for anything else."""
+    if isinstance(value, str) and UINT_TEXT_RE.fullmatch(value):
+        return int(value, 10)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    return None
+
+
+def _deadline(raw: Any, now_ms: int) -> int:
+    value = _uint(raw)
+    if value is None or not 0 < value < 2**40:
         raise BadRequest(
             "deadline must be an integer of unix seconds",
             code="invalid_deadline",
@@ -320,9 +341,10 @@ def _typed_value(f: Field, value: Any) -> Any:
     if f.type == "address":
         return normalize_address(value, field=f.name)
     if f.type == "uint256":
-        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_UINT256:
+        number = _uint(value)
+        if number is None or not 0 <= number <= MAX_UINT256:
             raise bad
-        return value
+        return number
     if f.type == "string[]":
         if not isinstance(value, list) or not all(isinstance(v, str) and _utf8(v) for v in value):
             raise bad
@@ -343,7 +365,7 @@ def _describe(type_: str) -> str:
     return {
         "string": "a string",
         "address": "an address",
-        "uint256": "a non-negative JSON integer",
+        "uint256": "a non-negative integer (a JSON integer or a decimal string)",
         "string[]": "a list of strings",
     }[type_]
 

@@ -34,6 +34,7 @@ from chalicelib.faucet.claimstate import (
     split_owner,
 )
 from chalicelib.faucet.keys import claim_key, code_key
+from chalicelib.faucet.webhook_events import claim_event_op
 
 RETRIES = 3
 
@@ -50,7 +51,7 @@ def apply(rt: Runtime, payout: Item) -> None:
         if item is None or claim is None:
             log("claim_outcome_without_claim", payout_id=payout["id"])
             return
-        planned = plan(item, claim, payout["status"], rt.clock.now_ms())
+        planned = plan(item, claim, payout, rt.clock.now_ms())
         if planned is None:
             return
         ops, event = planned
@@ -67,8 +68,9 @@ def apply(rt: Runtime, payout: Item) -> None:
     raise OutcomeNotApplied(payout["id"])
 
 
-def plan(item: Item, claim: Item, outcome: str, now: int) -> tuple[list[Op], str] | None:
+def plan(item: Item, claim: Item, payout: Item, now: int) -> tuple[list[Op], str] | None:
     """(the transaction, what to log) for this outcome, or None when there is nothing to do."""
+    outcome = payout["status"]
     status = claim["status"]
     holds_code = (
         status in OPEN
@@ -77,7 +79,8 @@ def plan(item: Item, claim: Item, outcome: str, now: int) -> tuple[list[Op], str
     )
     if outcome == CONFIRMED:
         if holds_code:
-            return settle_ops(item, claim, PAID, now), "claim_paid"
+            paid = claim_event_op(claim, True, payout, now)
+            return [*settle_ops(item, claim, PAID, now), paid], "claim_paid"
         if status == RELEASED:
             # An admin released the code while this payout was ambiguous, and it landed after
             # all: money moved twice if the code was claimed again. A human must know.
@@ -85,7 +88,9 @@ def plan(item: Item, claim: Item, outcome: str, now: int) -> tuple[list[Op], str
         return None
     if outcome == FAILED:
         if holds_code:
-            return release_ops(item, claim, CLAIM_FAILED, now), "claim_payout_failed_code_released"
+            failed = claim_event_op(claim, False, payout, now)
+            ops = [*release_ops(item, claim, CLAIM_FAILED, now), failed]
+            return ops, "claim_payout_failed_code_released"
         return None
     if outcome == PAYOUT_NEEDS_ATTENTION:
         if holds_code and status == PENDING and item["state"] == counters.CLAIMED:

@@ -65,6 +65,14 @@ def disable_ops(event_id: str, now: int) -> list[Op]:
     ]
 
 
+def enable_ops(event_id: str) -> list[Op]:
+    return [
+        update_op(event_shard_key(event_id, k), set={"status": ACTIVE, "disabled_at": None},
+                  condition=Attr("pk").exists(), name=f"shard:{k}")
+        for k in range(EVENT_SHARDS)
+    ]
+
+
 def read(store: DynamoStore, event_id: str) -> dict[str, Any]:
     items, _ = store.query(f"event#{event_id}", sk_prefix="shard#", limit=EVENT_SHARDS,
                            consistent=True)

@@ -15,6 +15,7 @@ from chalicelib.core.store import Item, Op, TransactionFailed, update_op
 from chalicelib.faucet import ratelimit, stats
 from chalicelib.faucet.drips import PENDING
 from chalicelib.faucet.keys import drip_key
+from chalicelib.faucet.webhook_events import drip_paid_op
 
 RETRIES = 3
 
@@ -30,7 +31,7 @@ def apply(rt: Runtime, payout: Item) -> None:
         if drip is None:
             log("drip_outcome_without_drip", drip_id=drip_id, payout_id=payout["id"])
             return
-        ops = plan(rt, drip, payout["status"], rt.clock.now_ms())
+        ops = plan(rt, drip, payout, rt.clock.now_ms())
         if not ops:
             return
         try:
@@ -42,7 +43,8 @@ def apply(rt: Runtime, payout: Item) -> None:
     raise OutcomeNotApplied(drip_id)
 
 
-def plan(rt: Runtime, drip: Item, outcome: str, now: int) -> list[Op]:
+def plan(rt: Runtime, drip: Item, payout: Item, now: int) -> list[Op]:
+    outcome = payout["status"]
     status = drip["status"]
     if status not in (PENDING, NEEDS_ATTENTION) or status == outcome:
         return []  # already applied (finalizers may run twice)
@@ -56,7 +58,8 @@ def plan(rt: Runtime, drip: Item, outcome: str, now: int) -> list[Op]:
     if outcome == NEEDS_ATTENTION:
         return [record]  # ambiguous: the quota stays used until the outcome is known
     if outcome == CONFIRMED:
-        return [record, *stats.outcome_ops(CONFIRMED, amount, created, now)]
+        paid = drip_paid_op(drip, payout, now)
+        return [record, *stats.outcome_ops(CONFIRMED, amount, created, now), paid]
     if outcome == FAILED:
         # Proven: no money moved. Give back the slots this drip still holds.
         releases = []

@@ -15,7 +15,7 @@ from boto3.dynamodb.conditions import Attr
 
 from chalicelib.core.assets import resolve_asset
 from chalicelib.core.clock import iso
-from chalicelib.core.errors import NotFound
+from chalicelib.core.errors import BadRequest, NotFound
 from chalicelib.core.log import log
 from chalicelib.core.money import format_amount, parse_amount
 from chalicelib.core.runtime import Runtime
@@ -27,6 +27,8 @@ from chalicelib.faucet.keys import event_key
 EVENT_ID_RE = re.compile(r"^ev_[0-9a-f]{16}$")
 EVENT_FIELDS = ("name", "amount", "expires_at", "max_claims_per_wallet", "asset")
 MAX_CLAIMS_PER_WALLET = 1_000
+EVENTS_LISTING = "faucet#events"
+LIST_MAX = 100
 
 
 def max_event_units(settings: Settings, decimals: int) -> int:
@@ -60,6 +62,9 @@ def create_event(rt: Runtime, body: dict[str, Any]) -> dict[str, Any]:
         "max_claims_per_wallet": per_wallet,
         "status": counters.ACTIVE,
         "created_at": now,
+        # Listed for the admin through the work index (no Scan), newest first.
+        "wpk": EVENTS_LISTING,
+        "wsk": f"{now:013d}#{event_id}",
     }
     ops = [put_op(event, if_absent=True, name="event")]
     ops += [put_op(s, if_absent=True, name=s["sk"]) for s in counters.shard_items(event_id)]
@@ -106,6 +111,36 @@ def disable_event(rt: Runtime, event_id: str, body: dict[str, Any]) -> dict[str,
         except TransactionFailed:
             pass  # disabled concurrently: the same outcome
     return get_event(rt, event_id)
+
+
+def enable_event(rt: Runtime, event_id: str) -> dict[str, Any]:
+    """Undo the kill switch: its codes can be claimed (and created) again. Idempotent."""
+    event = load_event(rt.store, event_id)
+    if event["status"] == counters.DISABLED:
+        mark = update_op(
+            event_key(event_id),
+            set={"status": counters.ACTIVE, "disabled_at": None, "disabled_by": None,
+                 "enabled_at": rt.clock.now_ms()},
+            condition=Attr("status").eq(counters.DISABLED),
+            name="event",
+        )
+        try:
+            rt.store.transact([mark, *counters.enable_ops(event_id)])
+            log("event_enabled", event_id=event_id)
+        except TransactionFailed:
+            pass  # enabled concurrently: the same outcome
+    return get_event(rt, event_id)
+
+
+def list_events(rt: Runtime, raw_limit: str | None, cursor: str | None) -> dict[str, Any]:
+    validate.require_events(rt.settings)
+    raw = raw_limit or "50"
+    if not raw.isdigit() or len(raw) > 3 or not 1 <= int(raw) <= LIST_MAX:
+        raise BadRequest(f"limit must be an integer from 1 to {LIST_MAX}", code="invalid_limit")
+    items, nxt = rt.store.query_work(EVENTS_LISTING, limit=int(raw), cursor=cursor, forward=False)
+    now = rt.clock.now_ms()
+    shown = [event_view(rt.settings, e, counters.read(rt.store, e["id"]), now) for e in items]
+    return {"events": shown, "next": nxt}
 
 
 def event_view(settings: Settings, event: Item, counts: dict[str, int], now: int) -> dict[str, Any]:

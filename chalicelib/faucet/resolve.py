@@ -35,6 +35,7 @@ from chalicelib.faucet.claimstate import (
 )
 from chalicelib.faucet.codes import load_code, parse_code
 from chalicelib.faucet.keys import NEEDS_ATTENTION_QUEUE, claim_key
+from chalicelib.faucet.webhook_events import claim_event_op
 
 OUTCOMES = ("paid", "release")
 PAGE_MAX = 100
@@ -70,6 +71,7 @@ def resolve_claim(rt: Runtime, raw_code: str, body: dict[str, Any]) -> dict[str,
                   "payout_status": payout_status}
     if outcome == "paid":
         ops = settle_ops(item, claim, PAID, now, resolution=resolution)
+        ops.append(claim_event_op(claim, True, payout or {"id": claim["payout_id"]}, now))
     else:
         ops = release_ops(item, claim, RELEASED, now, resolution=resolution)
     try:

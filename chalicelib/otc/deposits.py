@@ -12,7 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from chalicelib.core import payments
-from chalicelib.core.errors import NotFound, ServiceError
+from chalicelib.core.assets import resolve_asset
+from chalicelib.core.errors import BadRequest, NotFound, ServiceError
 from chalicelib.core.runtime import Runtime
 from chalicelib.core.store import Item, Op, TransactionFailed
 from chalicelib.core.wallets import ESCROW
@@ -62,6 +63,7 @@ def verify(
         asset=asset,
         min_amount=minimum,
         not_before_ms=now - rt.settings.otc_deposit_max_age_seconds * 1000,
+        decimals=_decimals(rt, asset),
     )
     try:
         paid = payments.verify_payment(rt.chain, expected, rt.settings.confirmations)
@@ -81,6 +83,12 @@ def with_refund_hint(exc: ServiceError) -> ServiceError:
     """Add the way back to a refusal that leaves a deposit unused."""
     exc.details = {**(exc.details or {}), "refund": REFUND_HINT}
     return exc
+def _decimals(rt: Runtime, asset: str) -> int | None:
+    """The asset's decimals when it is one the settings name (for messages only)."""
+    try:
+        return resolve_asset(rt.settings, asset)[1]
+    except BadRequest:
+        return None
 
 
 def ensure_unused(rt: Runtime, tx: str) -> None:

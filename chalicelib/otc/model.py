@@ -33,6 +33,7 @@ from chalicelib.core.outbox.purposes import register_owner
 from chalicelib.core.store import Item, Key, Op, delete_op, key, put_op, update_op
 from chalicelib.core.wallets import ESCROW
 from chalicelib.otc.pairs import Pair
+from chalicelib.otc.webhook_events import order_event_op
 
 OPEN = "open"
 MATCHED = "matched"
@@ -180,6 +181,9 @@ def move(
     if list_key(new) != list_key(order):
         ops.append(delete_op(list_key(order), name="list_old"))
         ops.append(put_op(list_item(new), name="list_new"))
+    event = order_event_op(order["status"], new, now)  # rule 15: in the same transaction
+    if event is not None:
+        ops.append(event)
     return new, ops
 
 

@@ -600,7 +600,11 @@ def test_typed_data_routes_list_and_describe_the_bounty_actions(api: BountyApi) 
     status, body = api.call("GET", "/v1/typed-data/record_payment")
     assert status == 200
     assert body["primaryType"] == "RecordPayment"
-    assert body["domain"] == {"name": "Settlekit", "version": "1", "chainId": 31337}
+    assert body["domain"] == {
+        "name": "Settlekit", "version": "1", "chainId": 31337,
+        "salt": api.rt.settings.deployment_salt,
+    }
+    assert {"name": "salt", "type": "bytes32"} in body["types"]["EIP712Domain"]
     status, body = api.call("GET", "/v1/typed-data/nope")
     assert (status, body["error"]) == (404, "unknown_action")
 

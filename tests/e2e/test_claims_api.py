@@ -350,6 +350,10 @@ def test_an_admin_can_mark_an_ambiguous_claim_paid(api: Api) -> None:
     assert counts(api, event["id"])["needs_attention"] == 0
     api.conclude(pid, "confirmed")  # the payout's own outcome later changes nothing
     assert claim_record(api, code, 1)["status"] == "paid"
+    # Integrators hear it once: one claim.paid in the outbox, written by the resolution.
+    outbox = list(api.rt.store.iter_work("webhooks#fanout"))
+    paid = [e for e in outbox if e["type"] == "claim.paid"]
+    assert len(paid) == 1 and code not in paid[0]["body"]
 
 
 def test_resolutions_that_contradict_a_proven_payout_outcome_are_refused(

@@ -379,3 +379,31 @@ def test_admin_routes_refuse_missing_and_wrong_tokens_and_do_not_exist_unconfigu
     unconfigured = make_api(ADMIN_TOKEN="")
     resp = call({"Authorization": f"Bearer {harness.ADMIN_TOKEN}"}, unconfigured)
     assert resp.status_code == 404
+
+
+def test_a_disabled_event_can_be_enabled_again_and_its_codes_claimed(api: Api) -> None:
+    event = new_event(api)
+    created = new_codes(api, event["id"], 2)
+    api.post(f"/v1/events/{event['id']}/disable", {"by": "ops"}, admin=True)
+    assert error(claim(api, created[0])) == "event_disabled"
+    enabled = api.post(f"/v1/events/{event['id']}/enable", admin=True)
+    assert enabled.status_code == 200, enabled.json_body
+    assert enabled.json_body["status"] == "active" and enabled.json_body["disabled_at"] is None
+    assert api.post(f"/v1/events/{event['id']}/enable", admin=True).status_code == 200  # again
+    assert claim(api, created[0]).status_code == 202
+    assert new_codes(api, event["id"], 1)
+    assert counts(api, event["id"])["claimed"] == 1
+
+
+def test_events_are_listed_newest_first_page_by_page(api: Api) -> None:
+    ids = []
+    for n in range(3):
+        ids.append(new_event(api, name=f"e{n}")["id"])
+        api.clock.advance(1_000)
+    first = api.get("/v1/events?limit=2", admin=True)
+    assert first.status_code == 200, first.json_body
+    assert [e["id"] for e in first.json_body["events"]] == [ids[2], ids[1]]
+    rest = api.get(f"/v1/events?limit=2&next={first.json_body['next']}", admin=True).json_body
+    assert [e["id"] for e in rest["events"]] == [ids[0]] and rest["next"] is None
+    assert api.get("/v1/events").status_code == 401
+    assert error(api.get("/v1/events?limit=0", admin=True)) == "invalid_limit"

@@ -187,7 +187,7 @@ def test_seq_is_strictly_increasing_across_apps(
         ({"conversation_id": "x" * 201}, "invalid_conversation_id"),
         ({"sender": 42}, "invalid_sender"),
         ({"sender": "bad\nname"}, "invalid_sender"),
-        ({"extra": "field"}, "unknown_fields"),
+        ({"extra": "field"}, "unknown_field"),
     ],
 )
 def test_bad_input_is_a_400_that_records_nothing(
@@ -322,3 +322,40 @@ def test_flush_without_a_registry_is_refused(moto_client: Any) -> None:
 
 def test_info_names_the_anchor_registry(api: Client) -> None:
     assert api.http.get("/v1/info").json_body["contracts"]["anchor_registry"] == REGISTRY
+
+
+# -- listing apps and rotating a key ---------------------------------------------------------
+
+
+def test_apps_are_listed_for_the_admin_without_their_keys(
+    api: Client, rt: Runtime, new_app: Callable[[str], tuple[str, dict[str, str]]]
+) -> None:
+    first, key = new_app("chat")
+    rt.clock.advance(1_000)  # type: ignore[attr-defined]
+    second, _ = new_app("bot")
+    listed = api.http.get("/v1/admin/apps?limit=1", headers=ADMIN)
+    assert listed.status_code == 200, listed.json_body
+    assert [a["app_id"] for a in listed.json_body["apps"]] == [first]
+    rest = api.http.get(f"/v1/admin/apps?next={listed.json_body['next']}", headers=ADMIN)
+    assert [a["app_id"] for a in rest.json_body["apps"]] == [second]
+    assert key["Authorization"].split()[1] not in listed.body.decode() + rest.body.decode()
+    assert api.http.get("/v1/admin/apps").status_code == 401
+
+
+def test_rotating_an_app_key_keeps_its_messages_and_retires_the_old_key(
+    api: Client, rt: Runtime, new_app: Callable[[str], tuple[str, dict[str, str]]]
+) -> None:
+    app_id, old = new_app("chat")
+    created = post(api, "/v1/messages", message(), old).json_body
+    rotated = post(api, f"/v1/admin/apps/{app_id}/rotate-key", None, ADMIN)
+    assert rotated.status_code == 200, rotated.json_body
+    new = bearer(rotated.json_body["api_key"])
+    assert rotated.json_body["api_key"].startswith(app_id + ".") and new != old
+    assert api.http.get(f"/v1/messages/{created['message_id']}", headers=new).status_code == 200
+    refused = api.http.get(f"/v1/messages/{created['message_id']}", headers=old)
+    assert (refused.status_code, refused.json_body["error"]) == (401, "api_key_invalid")
+    post(api, f"/v1/admin/apps/{app_id}/revoke", None, ADMIN)
+    again = post(api, f"/v1/admin/apps/{app_id}/rotate-key", None, ADMIN)
+    assert (again.status_code, again.json_body["error"]) == (409, "app_revoked")
+    missing = post(api, "/v1/admin/apps/app_0000000000000000/rotate-key", None, ADMIN)
+    assert missing.status_code == 404

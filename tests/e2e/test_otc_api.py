@@ -159,7 +159,7 @@ def test_bad_order_fields_are_refused_with_a_400_naming_them(api: Client, rt: Ru
 
 def test_fields_of_the_wrong_json_type_are_refused(api: Client, rt: Runtime) -> None:
     body = signed(rt, "create_order", order_body())
-    for field, value in [("ttl_seconds", "3600"), ("amount", 10), ("maker", "nope")]:
+    for field, value in [("ttl_seconds", "3600s"), ("amount", 10), ("maker", "nope")]:
         resp = post(api, "/v1/orders", {**body, field: value})
         assert resp.status_code == 400, (field, resp.json_body)
     assert post(api, "/v1/orders", [1, 2]).status_code == 400

@@ -154,7 +154,10 @@ def test_exactly_the_per_winner_amount_passes_and_one_unit_short_fails(
     before = state(api, bid, short)
     status, body = api.pay(bid, sid, short)
     assert (status, body["error"]) == (422, "amount_too_low")
-    assert body["details"] == {"tx_hash": short, "paid": str(ETH - 1), "required": str(ETH)}
+    assert body["details"] == {
+        "tx_hash": short, "paid": "0.999999999999999999", "required": "1",
+        "paid_base_units": str(ETH - 1), "required_base_units": str(ETH),
+    }
     assert state(api, bid, short) == before
     exact = send(ETH)
     status, body = api.pay(bid, sid, exact)

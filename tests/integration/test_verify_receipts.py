@@ -69,47 +69,135 @@ def pointing_at(receipt: Receipt, tx: Any, log_index: int = 0) -> Receipt:
 def calldata_of(receipt: Receipt) -> str:
     b = receipt["batch"]
     return anchor_calldata(
-        b["seq"], merkle.from_hex32(b["prev"]), merkle.from_hex32(b["root"]), receipt["tree_size"]
+        int(b["seq"]), merkle.from_hex32(b["prev"]), merkle.from_hex32(b["root"]),
+        receipt["tree_size"],
     )
 
 
 # -- valid, and the CLI ----------------------------------------------------------------------------
 
 
-def test_the_cli_says_valid_for_a_real_receipt_and_invalid_for_a_tampered_one(
+def cli(chain_url: str, receipt: Any, tmp_path: Path, *args: str) -> tuple[int, list[str]]:
+    """Run the verifier as a user would; (exit code, printed lines)."""
+    path = tmp_path / "receipt.json"
+    path.write_text(receipt if isinstance(receipt, str) else json.dumps(receipt))
+    proc = subprocess.run(
+        [sys.executable, "-m", "chalicelib.anchoring.verify", str(path), "--rpc", chain_url, *args],
+        cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
+    )
+    return proc.returncode, proc.stdout.splitlines()
+
+
+def pinned(rt: Runtime) -> tuple[str, ...]:
+    return ("--contract", registry_of(rt), "--chain-id", "31337")
+
+
+def look_alike(w3: Any, receipt: Receipt) -> tuple[str, Receipt]:
+    """A registry anyone can deploy, holding the same proof re-rooted to bind it (consistent)."""
+    other = bootstrap.deploy(w3, "AnchorRegistry", w3.eth.accounts[0])
+    forged = copy.deepcopy(receipt)
+    forged["anchor"]["contract"] = other
+    b = forged["batch"]
+    b["root"] = merkle.to_hex(merkle.batch_root(
+        31337, other, int(b["seq"]), merkle.from_hex32(b["prev"]), forged["tree_size"],
+        merkle.from_hex32(b["tree_root"]),
+    ))
+    tx = sent(w3, {"from": w3.eth.accounts[0], "to": other, "data": calldata_of(forged)})
+    assert tx["status"] == 1 and len(tx["logs"]) == 1
+    mine(w3, 3)
+    return other, pointing_at(forged, tx)
+
+
+def test_exit_0_valid_with_pins_prints_block_number_time_and_finality(
+    anchor_rt: Runtime, chain_url: str, receipt: Receipt, tmp_path: Path, w3: Any,  # noqa: F811
+) -> None:
+    code, lines = cli(chain_url, receipt, tmp_path, *pinned(anchor_rt))
+    assert (code, lines[0]) == (0, "valid"), lines
+    facts = dict(line.split(": ", 1) for line in lines[1:])
+    number = receipt["anchor"]["block_number"]
+    assert facts["block"] == f"{number} ({receipt['anchor']['block_hash']})"
+    stamp = w3.eth.get_block(number)["timestamp"]
+    assert facts["block time"].endswith(f"(unix {stamp})")
+    assert facts["confirmations"] == str(w3.eth.block_number - number + 1)
+    assert facts["finality"].startswith(("final", "not final yet", "unknown"))
+
+
+def test_exit_1_invalid_for_a_tampered_receipt_with_the_reason(
     anchor_rt: Runtime, chain_url: str, receipt: Receipt, tmp_path: Path,  # noqa: F811
 ) -> None:
-    good, bad = tmp_path / "good.json", tmp_path / "bad.json"
-    good.write_text(json.dumps(receipt))
     tampered = copy.deepcopy(receipt)
     tampered["leaf"]["fields"]["content_hash"] = "0x" + "ee" * 32
-    bad.write_text(json.dumps(tampered))
-
-    def run(path: Path) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "chalicelib.anchoring.verify", str(path), "--rpc", chain_url,
-             "--contract", registry_of(anchor_rt), "--chain-id", "31337"],
-            cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
-        )
-
-    ok = run(good)
-    assert (ok.returncode, ok.stdout) == (0, "valid\n"), ok.stderr
-    refused = run(bad)
-    assert refused.returncode == 1
-    assert refused.stdout == "invalid: the leaf hash does not match the record's fields\n"
+    code, lines = cli(chain_url, tampered, tmp_path, *pinned(anchor_rt))
+    assert (code, lines) == (1, ["invalid: the leaf hash does not match the record's fields"])
 
 
-def test_the_cli_reports_unreadable_receipts_and_usage_errors(
-    chain_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+def test_exit_2_could_not_check_when_the_rpc_is_down_or_the_file_unreadable(
+    anchor_rt: Runtime, chain_url: str, receipt: Receipt, tmp_path: Path,  # noqa: F811
 ) -> None:
-    junk = tmp_path / "junk.json"
-    junk.write_text("{not json")
-    assert verify.main([str(junk), "--rpc", chain_url]) == 1
-    assert capsys.readouterr().out.startswith("invalid: cannot read the receipt")
-    assert verify.main([str(tmp_path / "missing.json"), "--rpc", chain_url]) == 1
+    dead = f"http://{HOST}:{free_port()}"
+    code, lines = cli(dead, receipt, tmp_path, *pinned(anchor_rt))
+    assert code == 2 and lines[0].startswith("could not check: the RPC endpoint failed"), lines
+    code, lines = cli(chain_url, "{not json", tmp_path, *pinned(anchor_rt))
+    assert code == 2 and lines[0].startswith("could not check: cannot read"), lines
+    missing = verify.main([str(tmp_path / "missing.json"), "--rpc", chain_url, *pinned(anchor_rt)])
+    assert missing == 2
+
+
+def test_exit_3_valid_unpinned_without_pins_and_never_plain_valid(
+    anchor_rt: Runtime, chain_url: str, receipt: Receipt, tmp_path: Path,  # noqa: F811
+) -> None:
+    code, lines = cli(chain_url, receipt, tmp_path)
+    assert code == 3 and lines[0].startswith("valid (unpinned): proven against the registry")
+    assert any(line.startswith("block time: ") for line in lines)
+
+
+def test_a_receipt_forged_with_a_look_alike_registry_is_never_called_valid(
+    anchor_rt: Runtime, w3: Any, chain_url: str, receipt: Receipt, tmp_path: Path,  # noqa: F811
+) -> None:
+    other, forged = look_alike(w3, receipt)
+    code, lines = cli(chain_url, forged, tmp_path)
+    assert code == 3
+    assert lines[0].startswith(f"valid (unpinned): proven against the registry {other}")
+    code, lines = cli(chain_url, forged, tmp_path, *pinned(anchor_rt))
+    assert (code, lines[0]) == (
+        1, f"invalid: the receipt names contract {other}, not the pinned registry "
+        f"{registry_of(anchor_rt)}",
+    )
+    # The operator's published /v1/info works as a trust file and pins the same way.
+    info = tmp_path / "info.json"
+    info.write_text(json.dumps({"chain_id": 31337,
+                                "contracts": {"anchor_registry": registry_of(anchor_rt)}}))
+    assert cli(chain_url, forged, tmp_path, "--trust", str(info))[0] == 1
+    assert cli(chain_url, receipt, tmp_path, "--trust", str(info))[0] == 0
+
+
+def test_pins_must_come_together_and_a_bad_trust_file_cannot_check(
+    anchor_rt: Runtime, chain_url: str, receipt: Receipt, tmp_path: Path,  # noqa: F811
+) -> None:
+    code, _ = cli(chain_url, receipt, tmp_path, "--contract", registry_of(anchor_rt))
+    assert code == 2  # a usage error: a registry without its chain pins nothing
     with pytest.raises(SystemExit) as exc:
-        verify.main([str(junk), "--rpc", chain_url, "--contract", "0x12"])
+        verify.main([str(tmp_path / "x.json"), "--rpc", chain_url, "--contract", "0x12"])
     assert exc.value.code == 2
+    trust = tmp_path / "trust.json"
+    trust.write_text(json.dumps({"chain_id": 31337}))
+    code, lines = cli(chain_url, receipt, tmp_path, "--trust", str(trust))
+    assert code == 2 and "names no registry" in lines[0]
+
+
+def test_version_1_receipts_with_integer_seqs_still_verify(
+    anchor_rt: Runtime, chain_url: str, receipt: Receipt  # noqa: F811
+) -> None:
+    assert isinstance(receipt["leaf"]["fields"]["seq"], str) and receipt["version"] == 2
+    old = copy.deepcopy(receipt)
+    old["version"] = 1
+    old["leaf"]["fields"]["seq"] = int(receipt["leaf"]["fields"]["seq"])
+    old["batch"]["seq"] = int(receipt["batch"]["seq"])
+    assert check(anchor_rt, chain_url, old) == "valid"
+    for bad in ("01", "1.0", "-1", " 1"):
+        odd = copy.deepcopy(receipt)
+        odd["batch"]["seq"] = bad
+        assert check(anchor_rt, chain_url, odd).startswith("invalid: malformed receipt: seq")
 
 
 # -- what the issue names ------------------------------------------------------------------------
@@ -150,7 +238,7 @@ def test_a_receipt_for_another_chain_is_rejected(
     other["anchor"]["chain"] = "eip155:1"
     b = other["batch"]
     other["batch"]["root"] = merkle.to_hex(merkle.batch_root(
-        1, other["anchor"]["contract"], b["seq"], merkle.from_hex32(b["prev"]),
+        1, other["anchor"]["contract"], int(b["seq"]), merkle.from_hex32(b["prev"]),
         other["tree_size"], merkle.from_hex32(b["tree_root"]),
     ))
     assert check(rt, chain_url, other, chain_id=None) == (
@@ -252,7 +340,7 @@ TAMPERS = {
     "the block hash": (_set("anchor.block_hash", "0x" + "77" * 32), "not in the receipt's block"),
     "the block number": (_set("anchor.block_number", 1), "not in the receipt's block"),
     "the log index": (_set("anchor.log_index", 3), "no log at index 3"),
-    "the version": (_set("version", 2), "unsupported receipt version"),
+    "the version": (_set("version", 3), "unsupported receipt version"),
     "a missing path": (lambda r: r.pop("path"), "malformed receipt: path"),
     "a short hash": (_set("batch.prev", "0x12"), "malformed receipt: prev"),
     "a boolean index": (_set("index", True), "malformed receipt: index"),
@@ -277,7 +365,7 @@ def test_an_unreachable_rpc_endpoint_is_never_valid(
 ) -> None:
     dead = verify.JsonRpc(f"http://{HOST}:{free_port()}", timeout=2)
     result = verify.verify(receipt, dead, contract=registry_of(anchor_rt), chain_id=31337)
-    assert result.startswith("invalid: could not check on chain")
+    assert result.startswith("could not check: the RPC endpoint failed")
 
 
 def test_the_registry_abi_still_has_the_event_the_verifier_reads() -> None:

@@ -161,3 +161,15 @@ def test_a_transaction_hash_pays_one_thing_ever_whatever_its_case(
     assert err.value.details == {"used_for": "bounty:b1:s1"}
     with pytest.raises(ServiceError):
         ensure_tx_unused(moto_store, TX)
+
+
+def test_amount_too_low_states_both_amounts_as_decimal_strings_and_base_units() -> None:
+    low = Expected(TX, POSTER, WINNER, TOKEN, 2 * 10**18, None, decimals=18)
+    fake = chain([transfer(TOKEN, POSTER, WINNER, 15 * 10**17)])
+    with pytest.raises(ServiceError) as info:
+        verify_payment(fake, low, confirmations=2)
+    assert info.value.details["paid"] == "1.5" and info.value.details["required"] == "2"
+    assert info.value.details["paid_base_units"] == str(15 * 10**17)
+    with pytest.raises(ServiceError) as native:
+        verify_payment(chain(to=WINNER, value=10**17), expect("native", amount=10**18), 2)
+    assert (native.value.details["paid"], native.value.details["required"]) == ("0.1", "1")

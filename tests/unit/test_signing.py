@@ -143,11 +143,12 @@ ALL_FIELDS = [
 
 
 def test_typed_data_lists_every_bounty_action_with_domain_bound_to_chain_and_version() -> None:
-    s = settings(CHAIN_ID="5", SIGNING_VERSION="2")
+    salt = "0x" + "5a" * 32
+    s = settings(CHAIN_ID="5", SIGNING_VERSION="2", DEPLOYMENT_SALT=salt)
     catalogue = signing.catalogue(s)
     names = {a["name"] for a in catalogue["actions"]}
     assert set(SAMPLE_BODIES) <= names
-    assert catalogue["domain"] == {"name": "Settlekit", "version": "2", "chainId": 5}
+    assert catalogue["domain"] == {"name": "Settlekit", "version": "2", "chainId": 5, "salt": salt}
 
 
 def test_typed_data_of_create_binds_every_field_plus_the_deadline() -> None:
@@ -282,7 +283,9 @@ def test_a_deadline_more_than_ten_minutes_ahead_is_refused() -> None:
     assert (err.status, err.code) == (401, "signature_expired")
 
 
-@pytest.mark.parametrize("deadline", [None, "123", 1.5, True, -1, 0, 2**64])
+@pytest.mark.parametrize(
+    "deadline", [None, " 123", "0123", "0x7b", "1e3", "123\n", "١٢٣", 1.5, True, -1, 0, 2**64]
+)
 def test_a_malformed_deadline_is_a_400(deadline: Any) -> None:
     body = {**sample("cancel_bounty"), "deadline": deadline}
     if deadline is None:
@@ -307,7 +310,7 @@ def test_a_missing_required_field_is_a_400() -> None:
 @pytest.mark.parametrize(
     ("action", "name", "value"),
     [
-        ("create_bounty", "max_winners", "2"),
+        ("create_bounty", "max_winners", "two"),
         ("create_bounty", "max_winners", True),
         ("create_bounty", "max_winners", -1),
         ("create_bounty", "tags", "docs"),
@@ -401,3 +404,63 @@ def test_the_local_signing_helper_makes_bodies_the_api_accepts() -> None:
     out = cli.signed_body(td, SAMPLE_BODIES["accept_submission"], KEYS[0], BOUNTY, ttl=300)
     assert "bounty_id" not in out
     assert verify(out, "accept_submission", now_ms=int(time.time() * 1000)).signer == ADDRESSES[0]
+
+
+def test_the_local_signing_helper_can_send_uints_as_strings_and_binds_the_salt() -> None:
+    import time
+
+    from local import sign as cli
+
+    s = settings(DEPLOYMENT_SALT="0x" + "cd" * 32)
+    td = json.loads(json.dumps(signing.typed_data(s, "create_bounty")))
+    out = cli.signed_body(td, SAMPLE_BODIES["create_bounty"], KEYS[0], None, 300, uint_strings=True)
+    assert isinstance(out["deadline"], str) and out["max_winners"] == "2"
+    now_ms = int(time.time() * 1000)
+    assert verify(out, "create_bounty", now_ms=now_ms, s=s).signer == ADDRESSES[0]
+    err = error_of(verify, out, "create_bounty", now_ms=now_ms, s=settings())
+    assert err.code == "signer_mismatch"
+
+
+# -- deployment binding and uint256 as text ------------------------------------------------
+
+
+def test_a_signature_for_deployment_a_is_refused_by_deployment_b_on_the_same_chain() -> None:
+    staging = settings(DEPLOYMENT_SALT="0x" + "aa" * 32)
+    production = settings(DEPLOYMENT_SALT="0x" + "bb" * 32)
+    body = sample("cancel_bounty", staging)
+    assert verify(body, "cancel_bounty", s=staging).signer == ADDRESSES[0]
+    err = error_of(verify, body, "cancel_bounty", s=production)
+    assert (err.status, err.code) == (403, "signer_mismatch")
+
+
+def test_without_a_configured_salt_each_stage_and_table_gets_its_own() -> None:
+    staging = load_settings({"STAGE": "staging"})
+    production = load_settings({"STAGE": "prod"})
+    other_table = load_settings({"STAGE": "prod", "TABLE_NAME": "another"})
+    salts = {staging.deployment_salt, production.deployment_salt, other_table.deployment_salt}
+    assert len(salts) == 3
+    assert load_settings({"STAGE": "prod"}).deployment_salt == production.deployment_salt
+
+
+@pytest.mark.parametrize("salt", ["0x1234", "aa" * 32, "0x" + "zz" * 32])
+def test_a_malformed_deployment_salt_is_refused_naming_the_variable(salt: str) -> None:
+    from chalicelib.core.errors import SettingsError
+
+    with pytest.raises(SettingsError, match="DEPLOYMENT_SALT"):
+        settings(DEPLOYMENT_SALT=salt)
+
+
+def test_uint256_fields_and_the_deadline_are_accepted_as_decimal_strings() -> None:
+    body = sample("create_bounty")
+    as_text = {**body, "max_winners": str(body["max_winners"]), "deadline": str(body["deadline"])}
+    signed = verify(as_text, "create_bounty")
+    assert signed.signer == ADDRESSES[0]
+    assert signed.message["max_winners"] == body["max_winners"]
+    assert signed.deadline == body["deadline"]
+
+
+@pytest.mark.parametrize("value", ["-1", "1.0", "0x2", " 2", "2 ", "", "02", str(2**256)])
+def test_a_uint256_string_that_is_not_a_plain_decimal_is_a_400(value: str) -> None:
+    body = {**sample("create_bounty"), "max_winners": value}
+    err = error_of(verify, body, "create_bounty")
+    assert (err.status, err.code) == (400, "invalid_field")

@@ -22,6 +22,7 @@ from chalicelib.core.outbox.model import (
     finalize_marker,
     index_fields,
 )
+from chalicelib.core.outbox.webhook_events import payout_event_op
 from chalicelib.core.store import Item, TransactionFailed, put_op
 
 
@@ -40,6 +41,8 @@ def _conclude(
     ops = [update, put_op(finalize_marker(payout, status, run.now()), name="finalize")]
     if watch is not None:
         ops.append(put_op(finality_marker(payout, run.wallet, watch, run.now()), name="finality"))
+    after = {**payout, **changes, "status": status, "updated_at": run.now()}
+    ops.append(payout_event_op(run.rt.settings, after, run.now()))
     try:
         run.commit(ops)
     except TransactionFailed:

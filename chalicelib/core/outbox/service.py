@@ -27,6 +27,7 @@ from chalicelib.core.outbox.model import (
     queue,
 )
 from chalicelib.core.outbox.purposes import register_owner
+from chalicelib.core.outbox.webhook_events import payout_event_op
 from chalicelib.core.runtime import Runtime
 from chalicelib.core.store import (
     ConditionFailed,
@@ -67,11 +68,35 @@ def _head(rt: Runtime) -> int | None:
 def list_payouts(
     rt: Runtime, status: str | None, limit: str | None, cursor: str | None
 ) -> dict[str, Any]:
+    if status is None:
+        return _list_all(rt, _limit(limit), cursor)
     if status not in STATUSES:
         raise BadRequest(f"status must be one of {', '.join(STATUSES)}", code="invalid_status")
     size = _limit(limit)
     items, nxt = rt.store.query_work(queue(status), limit=size, cursor=cursor)
     return {"payouts": [public_view(p, rt.settings) for p in items], "next": nxt}
+
+
+def _list_all(rt: Runtime, size: int, cursor: str | None) -> dict[str, Any]:
+    """Every payout, status queue after status queue; the cursor says which queue and where."""
+    index, inner = 0, None
+    if cursor:
+        head, _, rest = cursor.partition("~")
+        if not head.isdigit() or not int(head) < len(STATUSES):
+            raise BadRequest("the pagination cursor is not valid", code="invalid_cursor")
+        index, inner = int(head), rest or None
+    found: list[Item] = []
+    while index < len(STATUSES) and len(found) < size:
+        items, inner = rt.store.query_work(
+            queue(STATUSES[index]), limit=size - len(found), cursor=inner
+        )
+        found += items
+        if inner is None:
+            index += 1
+    nxt = None
+    if index < len(STATUSES):
+        nxt = f"{index}~{inner or ''}"
+    return {"payouts": [public_view(p, rt.settings) for p in found], "next": nxt}
 
 
 def _limit(raw: str | None) -> int:
@@ -191,6 +216,7 @@ def _fail_unsent(rt: Runtime, payout: Item, now: int) -> dict[str, Any]:
             name="payout",
         ),
         put_op(finalize_marker(payout, FAILED, now), name="finalize"),
+        payout_event_op(rt.settings, payout | changes, now),
     ]
     try:
         rt.store.transact(ops)

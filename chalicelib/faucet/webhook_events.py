@@ -1,0 +1,53 @@
+"""The faucet's webhook events: claim.paid, claim.failed and drip.paid.
+
+A claim's resource id is a digest of its code, never the code: a code released after a failure
+is claimable again, and a webhook payload must not carry anything that spends money.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from chalicelib.core.money import format_amount
+from chalicelib.core.store import Item, Op
+from chalicelib.core.webhooks.events import event_op, register_event_type
+
+CLAIM_PAID = register_event_type("claim.paid", "an event claim code's payout is confirmed")
+CLAIM_FAILED = register_event_type(
+    "claim.failed", "an event claim's payout failed (no money moved); the code is claimable again"
+)
+DRIP_PAID = register_event_type("drip.paid", "a faucet drip's payout is confirmed")
+
+
+def claim_ref(code: str) -> str:
+    return "clm_" + hashlib.sha256(code.encode()).hexdigest()[:24]
+
+
+def claim_event_op(claim: Item, paid: bool, payout: Item, now: int) -> Op:
+    """A claim's outcome; its sequence is the attempt (a code may fail, then be claimed again)."""
+    data = {
+        "claim": claim_ref(claim["code"]),
+        "event_id": claim["event_id"],
+        "attempt": int(claim["attempt"]),
+        "wallet": claim["wallet"],
+        "asset": claim["asset"],
+        "amount": format_amount(int(claim["amount"]), int(claim["decimals"])),
+        "payout_id": payout["id"],
+        "tx_hash": payout.get("tx_hash"),
+        "status": "paid" if paid else "failed",
+    }
+    type_ = CLAIM_PAID if paid else CLAIM_FAILED
+    return event_op(type_.name, "claim", data["claim"], data["attempt"], data, now)
+
+
+def drip_paid_op(drip: Item, payout: Item, now: int) -> Op:
+    data = {
+        "drip_id": drip["id"],
+        "wallet": drip["wallet"],
+        "asset": drip["asset"],
+        "amount_base_units": str(drip["amount"]),
+        "payout_id": payout["id"],
+        "tx_hash": payout.get("tx_hash"),
+        "status": "paid",
+    }
+    return event_op(DRIP_PAID.name, "drip", drip["id"], 1, data, now)
