@@ -1,24 +1,26 @@
 """`make dev`: the whole service on this machine, on loopback, with embedded defaults.
 
 Starts the serialized DynamoDB-compatible store, a hardhat node, creates the table, deploys the
-test token, funds a fresh hot wallet, starts `chalice local`, and runs the scheduled jobs every
-2 s. Ctrl-C stops everything it started. State is ephemeral: each run starts from nothing.
+test token, funds a fresh wallet per purpose (escrow, faucet, anchor), starts `chalice local`,
+and runs the scheduled jobs every 2 s. Ctrl-C stops everything it started. State is ephemeral:
+each run starts from nothing.
+If the store, the chain node or the API dies, the stack says which and stops; a dead job runner
+is restarted (`local.supervisor`). Logs go to one folder per API port, emptied at each start.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import signal
 import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 
 from chalicelib.core.settings import PURPOSE_KEY_SETTINGS
-from local import bootstrap, processes
-from local.processes import HOST, Child, StackError
+from local import bootstrap, processes, supervisor
+from local.processes import Child, StackError
 
 TABLE_NAME = "settlekit-local"
 CHAIN_ID = 31337
@@ -76,8 +78,26 @@ def service_env(
     }
 
 
+def log_folder_path(api_port: int) -> Path:
+    return Path(tempfile.gettempdir()) / f"settlekit-dev-{api_port}"
+
+
+def log_folder(api_port: int) -> Path:
+    """One folder per API port, emptied at each start: runs do not pile up folders in /tmp."""
+    logs = log_folder_path(api_port)
+    shutil.rmtree(logs, ignore_errors=True)
+    logs.mkdir(parents=True)
+    return logs
+
+
 def banner(
-    api: str, rpc: str, token: str, wallets: dict[str, str], admin: str, logs: Path
+    api: str,
+    rpc: str,
+    token: str,
+    wallets: dict[str, str],
+    admin: str,
+    logs: Path,
+    pids: dict[str, int],
 ) -> str:
     return "\n".join(
         [
@@ -90,6 +110,8 @@ def banner(
             f"  registry      {os.environ.get('ANCHOR_REGISTRY_ADDRESS', '-')}",
             *(f"  {purpose + ' wallet':<14}{address}" for purpose, address in wallets.items()),
             f"  admin token   {admin}",
+            f"  job runner    pid {pids['jobs']}   (kill -9 {pids['jobs']}: it is restarted)",
+            f"  other pids    store {pids['store']}, chain {pids['chain']}, API {pids['api']}",
             f"  logs          {logs}",
             "",
             f"  try:  curl -s {api}/v1/health",
@@ -100,39 +122,14 @@ def banner(
     )
 
 
-def wait_for_api(url: str, child: Child) -> None:
-    def up() -> bool:
-        with urllib.request.urlopen(f"{url}/v1/health", timeout=2):  # noqa: S310 - loopback
-            return True
-
-    processes.wait_until(up, child, "API (chalice local)", timeout=90)
-
-
-def supervise(api: Child, env: dict[str, str], logs: Path) -> None:
-    """Keep the jobs runner alive (restart it when it dies); stop if the API dies."""
-
-    def start_jobs() -> Child:
-        return processes.spawn(
-            "jobs",
-            [sys.executable, "-m", "local.jobs_loop"],
-            env=env,
-            log_path=logs / "jobs.log",
-            append=True,
-        )
-
-    jobs = start_jobs()
-    try:
-        while True:
-            time.sleep(1.0)
-            if api.proc.poll() is not None:
-                raise StackError(f"the API exited (code {api.proc.returncode}); see {logs}/api.log")
-            if jobs.proc.poll() is not None:
-                print(
-                    f"jobs runner exited (code {jobs.proc.returncode}); restarting it", flush=True
-                )
-                jobs = start_jobs()
-    finally:
-        jobs.stop()
+def start_jobs(env: dict[str, str], logs: Path) -> Child:
+    return processes.spawn(
+        "jobs",
+        [sys.executable, "-m", "local.jobs_loop"],
+        env=env,
+        log_path=logs / "jobs.log",
+        append=True,
+    )
 
 
 def main() -> int:
@@ -142,7 +139,6 @@ def main() -> int:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, shutdown)
-    logs = Path(tempfile.mkdtemp(prefix="settlekit-"))
     try:
         api_port = _port("API_PORT", 8000)
         rpc_port = _port("RPC_PORT", 8545)
@@ -150,6 +146,7 @@ def main() -> int:
         processes.require_free(api_port, "API", "API_PORT")
         processes.require_free(rpc_port, "chain node", "RPC_PORT")
         processes.require_free(store_port, "store", "STORE_PORT")
+        logs = log_folder(api_port)
         admin = os.environ.get("ADMIN_TOKEN", "").strip() or secrets.token_urlsafe(24)
         if len(admin) < 16:
             raise StackError("ADMIN_TOKEN must be at least 16 characters")
@@ -187,33 +184,24 @@ def main() -> int:
         ensure_table(boto3.client("dynamodb", endpoint_url=store_url), TABLE_NAME)
 
         print("starting the API ...", flush=True)
-        api = processes.spawn(
-            "api",
-            [
-                str(Path(sys.executable).parent / "chalice"),
-                "local",
-                "--host",
-                HOST,
-                "--port",
-                str(api_port),
-                "--stage",
-                "local",
-                # A code change must not restart the server under a user's requests.
-                "--no-autoreload",
-            ],
-            env=env,
-            log_path=logs / "api.log",
-        )
+        api, api_url = processes.start_api(api_port, env, log_path=logs / "api.log")
         children.append(api)
-        api_url = f"http://{HOST}:{api_port}"
-        wait_for_api(api_url, api)
+        jobs = start_jobs(env, logs)
+        pids = {c.name: c.proc.pid for c in (store, chain, api, jobs)}
         print(
-            banner(api_url, rpc_url, local_chain.token_address, wallets, admin, logs), flush=True
+            banner(api_url, rpc_url, local_chain.token_address, wallets, admin, logs, pids),
+            flush=True,
         )
-        supervise(api, env, logs)
+        supervisor.watch(
+            [store, chain, api],
+            jobs,
+            lambda: start_jobs(env, logs),
+            logs,
+            lambda line: print(line, flush=True),
+        )
         return 0
     except StackError as exc:
-        print(f"make dev: {exc}", file=sys.stderr)
+        print(f"make dev: {exc}", file=sys.stderr, flush=True)
         return 2
     except KeyboardInterrupt:
         print("\nstopping ...", flush=True)

@@ -1,7 +1,8 @@
 """The local stand-in for EventBridge: calls the scheduled job functions every 2 seconds.
 
 `make dev` runs it as its own process and restarts it when it dies, so you can kill it at any
-moment (`pkill -9 -f local.jobs_loop`) and watch the payouts still land exactly once.
+moment (`kill -9 <pid>`, the PID the banner prints) and watch the payouts still land exactly
+once.
 """
 
 from __future__ import annotations

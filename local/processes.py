@@ -132,6 +132,43 @@ def start_chain(
     return child, url
 
 
+def start_api(
+    port: int, env: dict[str, str], *, log_path: Path | None = None, stock: bool = False
+) -> tuple[Child, str]:
+    """`chalice local` on loopback with a deep listen backlog (`local.api_server`).
+
+    `stock=True` runs chalice's own command instead (the burst test shows the difference).
+    """
+    command = (
+        [str(Path(sys.executable).parent / "chalice"), "local"]
+        if stock
+        else [sys.executable, "-m", "local.api_server"]
+    )
+    child = spawn(
+        "api",
+        [
+            *command,
+            "--host",
+            HOST,
+            "--port",
+            str(port),
+            "--stage",
+            "local",
+            # A code change must not restart the server under a user's requests.
+            "--no-autoreload",
+        ],
+        env=env,
+        log_path=log_path,
+    )
+    url = f"http://{HOST}:{port}"
+    try:
+        wait_until(lambda: _http_ok(f"{url}/v1/health"), child, "API (chalice local)", timeout=90)
+    except StackError:
+        child.stop()
+        raise
+    return child, url
+
+
 def rpc(url: str, method: str, params: list) -> object:
     body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).encode()
     req = urllib.request.Request(url, body, {"Content-Type": "application/json"})

@@ -11,6 +11,10 @@ JSON body to POST (the fields, `deadline` and `signature`; never the key).
 The served domain carries the deployment's `salt`, so a body signed against one deployment is
 refused by every other (staging vs production on the same chain). `--uint-strings` writes the
 uint256 fields and the deadline as decimal strings, the way ethers serializes them.
+
+Any failure (unknown action, malformed JSON, API unreachable, bad key, a field the action does
+not take) prints one line on stderr, nothing on stdout, and exits with status 2, so
+`curl -d "$(python -m local.sign ...)"` never silently sends an empty body after a traceback.
 """
 
 from __future__ import annotations
@@ -20,14 +24,50 @@ import json
 import os
 import sys
 import time
+import urllib.error
 import urllib.request
 from typing import Any
 
+EXIT_USAGE = 2  # what argparse uses for a bad command line
+
+
+class SignError(Exception):
+    """Signing cannot go on; the message is the one line shown to the user."""
+
 
 def typed_data(api: str, action: str) -> dict[str, Any]:
-    with urllib.request.urlopen(f"{api}/v1/typed-data/{action}", timeout=10) as resp:  # noqa: S310
-        data: dict[str, Any] = json.load(resp)
-        return data
+    url = f"{api}/v1/typed-data/{urllib.request.quote(action, safe='')}"
+    try:
+        with urllib.request.urlopen(url, timeout=10) as resp:  # noqa: S310 - a local tool
+            data: dict[str, Any] = json.load(resp)
+            return data
+    except urllib.error.HTTPError as exc:
+        known = _known_actions(exc)
+        if exc.code == 404 and known:
+            raise SignError(f"unknown action {action!r}; known: {', '.join(known)}") from exc
+        raise SignError(f"GET {url} answered {exc.code}") from exc
+    except (urllib.error.URLError, OSError) as exc:
+        raise SignError(f"cannot reach the API at {api} (is `make dev` running? --api)") from exc
+    except ValueError as exc:
+        raise SignError(f"GET {url} did not answer JSON") from exc
+
+
+def _known_actions(exc: urllib.error.HTTPError) -> list[str]:
+    try:
+        details = json.loads(exc.read()).get("details") or {}
+        return [str(a) for a in details.get("actions") or []]
+    except (ValueError, AttributeError, OSError):
+        return []
+
+
+def parse_body(text: str) -> dict[str, Any]:
+    try:
+        body = json.loads(text)
+    except ValueError as exc:
+        raise SignError(f"the body is not valid JSON ({exc})") from exc
+    if not isinstance(body, dict):
+        raise SignError("the body must be a JSON object, e.g. '{\"poster\": \"0x...\"}'")
+    return body
 
 
 def signed_body(
@@ -48,7 +88,7 @@ def signed_body(
     message = dict(out)
     if td.get("path_field"):
         if not path_id:
-            raise SystemExit(f"this action needs --id (its {td['path_field']})")
+            raise SignError(f"this action needs --id (its {td['path_field']})")
         message[td["path_field"]] = path_id
     # Optional fields left out of the body are signed with their defaults, as the API does.
     for name, value in (td.get("defaults") or {}).items():
@@ -59,7 +99,14 @@ def signed_body(
         "domain": td["domain"],
         "message": message,
     }
-    signed = Account.sign_message(encode_typed_data(full_message=full), private_key=key)
+    try:
+        signable = encode_typed_data(full_message=full)
+    except Exception as exc:  # noqa: BLE001 - eth_account raises many types for a bad message
+        raise SignError(f"cannot sign this body as {td['primaryType']}: {exc}") from exc
+    try:
+        signed = Account.sign_message(signable, private_key=key)
+    except Exception as exc:  # noqa: BLE001 - and as many for a bad key
+        raise SignError("--key is not a valid private key (0x and 64 hex digits)") from exc
     if uint_strings:
         uints = {m["name"] for m in td["types"][td["primaryType"]] if m["type"] == "uint256"}
         out = {k: str(v) if k in uints and isinstance(v, int) else v for k, v in out.items()}
@@ -81,9 +128,13 @@ def main(argv: list[str] | None = None) -> int:
         "--uint-strings", action="store_true", help="send uint256 values as decimal strings"
     )
     args = parser.parse_args(argv)
-    body = json.loads(args.body)
-    td = typed_data(args.api.rstrip("/"), args.action)
-    out = signed_body(td, body, args.key, args.id, args.ttl, uint_strings=args.uint_strings)
+    try:
+        body = parse_body(args.body)
+        td = typed_data(args.api.rstrip("/"), args.action)
+        out = signed_body(td, body, args.key, args.id, args.ttl, uint_strings=args.uint_strings)
+    except SignError as exc:
+        print(f"local.sign: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     print(json.dumps(out))
     return 0
 

@@ -3,6 +3,7 @@
 moto is not thread-safe: two concurrent conditional writes can both pass their condition. This
 server accepts connections concurrently but serializes request handling behind one lock, so
 conditional writes and transactions are atomic under concurrent clients, as in DynamoDB.
+Transactions go through `local.moto_transactions`, so their cost does not grow with the table.
 
 Run it with `python -m local.store_server --port 8001`.
 """
@@ -22,7 +23,7 @@ from moto.moto_server.werkzeug_app import (
 )
 from werkzeug.serving import make_server
 
-from local import moto_kms
+from local import moto_kms, moto_transactions
 
 HOST = "127.0.0.1"
 
@@ -46,6 +47,7 @@ class SerializedApp:
 
 
 def serve(port: int, ready: Callable[[int], None] | None = None) -> None:
+    moto_transactions.install()
     # The same server answers KMS for the local hot key (make dev with SIGNER=kms).
     moto_kms.install()
     app = SerializedApp(DomainDispatcherApplication(create_backend_app))

@@ -1,8 +1,10 @@
 """Shared fixtures: an in-process moto store, the serialized local store server, the chain node.
 
-Unit and API tests use moto in-process (`moto_store`). Anything with real concurrency uses the
-serialized store server in a subprocess (`served_store`), and chain tests use one hardhat node
-for the session, reverted to a snapshot after each test (`w3`, `chain_snapshot`).
+Unit and API tests use moto in-process (`moto_store`), with the local store's transaction
+adapter installed (`local.moto_transactions`: no whole-table copy per transaction item).
+Anything with real concurrency uses the serialized store server in a subprocess
+(`served_store`), and chain tests use one hardhat node for the session, reverted to a
+snapshot after each test (`w3`, `chain_snapshot`).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from botocore.config import Config
 from chalicelib.core.clock import FixedClock
 from chalicelib.core.store import DynamoStore
 from chalicelib.core.table import ensure_table
-from local import processes
+from local import moto_transactions, processes
 
 # Fake credentials: the moto server and mock_aws accept anything, and no test may reach AWS.
 os.environ.update(
@@ -30,6 +32,8 @@ os.environ.update(
 )
 for _name in ("CHAIN_RPC_URL", "DYNAMODB_ENDPOINT_URL", "ADMIN_TOKEN", "SIGNER_PRIVATE_KEY"):
     os.environ.pop(_name, None)
+
+moto_transactions.install()
 
 START_MS = 1_790_000_000_000  # 2026-09-21T..Z: a fixed "now" for clock-driven tests
 
