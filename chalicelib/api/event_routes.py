@@ -10,9 +10,11 @@ from chalice import Blueprint, Response
 
 from chalicelib.api.http import admin, json_object, json_response, query_params, route
 from chalicelib.core.errors import BadRequest
+from chalicelib.core.idempotency import HEADER, replayed_headers
 from chalicelib.core.lazy import lazy_module
 
 # The flow loads on its first request, not at cold start (see chalicelib/core/lazy.py).
+batches = lazy_module("chalicelib.faucet.batches")
 codes = lazy_module("chalicelib.faucet.codes")
 events = lazy_module("chalicelib.faucet.events")
 resolve = lazy_module("chalicelib.faucet.resolve")
@@ -22,8 +24,10 @@ bp = Blueprint(__name__)
 
 @route(bp, "/v1/events", methods=["POST"])
 def create_event() -> Response:
-    rt = admin(bp.current_request)
-    return json_response(201, events.create_event(rt, json_object(bp.current_request)))
+    request = bp.current_request
+    rt = admin(request)
+    view, replayed = events.record_event(rt, json_object(request), request.headers.get(HEADER))
+    return json_response(201, view, replayed_headers(replayed))
 
 
 @route(bp, "/v1/events", methods=["GET"])
@@ -54,17 +58,26 @@ def disable_event(event_id: str) -> Response:
 
 @route(bp, "/v1/events/{event_id}/codes", methods=["POST"])
 def create_codes(event_id: str) -> Response:
-    rt = admin(bp.current_request)
-    fmt = query_params(bp.current_request).get("format", "json")
+    request = bp.current_request
+    rt = admin(request)
+    fmt = query_params(request).get("format", "json")
     if fmt not in ("json", "csv"):
         raise BadRequest("format must be json or csv", code="invalid_format")
-    created = codes.create_codes(rt, event_id, json_object(bp.current_request))
+    created, replayed = batches.create_codes(
+        rt, event_id, json_object(request), request.headers.get(HEADER)
+    )
     if fmt == "csv":
-        return _csv(created)
-    return json_response(201, created)
+        return _csv(created, replayed_headers(replayed))
+    return json_response(201, created, replayed_headers(replayed))
 
 
-def _csv(created: dict[str, Any]) -> Response:
+@route(bp, "/v1/events/{event_id}/code-batches/{batch_id}", methods=["GET"])
+def get_code_batch(event_id: str, batch_id: str) -> Response:
+    rt = admin(bp.current_request)
+    return json_response(200, batches.list_batch(rt, event_id, batch_id))
+
+
+def _csv(created: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["code", "amount", "asset", "expires_at"])
@@ -76,6 +89,8 @@ def _csv(created: dict[str, Any]) -> Response:
         headers={
             "Content-Type": "text/csv",
             "Content-Disposition": f'attachment; filename="{created["event_id"]}-codes.csv"',
+            "X-Batch-Id": created["batch_id"],
+            **(headers or {}),
         },
     )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from chalice import Blueprint, Response
 
 from chalicelib.api.http import caller_ip, json_object, json_response, route
+from chalicelib.core.idempotency import HEADER, replayed_headers
 from chalicelib.core.lazy import lazy_module
 from chalicelib.core.runtime import get_runtime
 
@@ -19,7 +20,10 @@ bp = Blueprint(__name__)
 def drip() -> Response:
     rt, request = get_runtime(), bp.current_request
     body = json_object(request)
-    return json_response(202, drips.request_drip(rt, body, caller_ip(request, rt)))
+    view, replayed = drips.record_drip(
+        rt, body, caller_ip(request, rt), request.headers.get(HEADER)
+    )
+    return json_response(202, view, replayed_headers(replayed))
 
 
 @route(bp, "/v1/faucet/status", methods=["GET"])

@@ -6,6 +6,7 @@ from chalice import Blueprint, Response
 
 from chalicelib import jobs
 from chalicelib.api.http import admin, json_object, json_response, query_params, route
+from chalicelib.core.idempotency import HEADER, replayed_headers
 from chalicelib.core.lazy import lazy_module
 from chalicelib.core.runtime import get_runtime
 
@@ -33,9 +34,12 @@ def list_payouts() -> Response:
 
 @route(bp, "/v1/admin/payouts", methods=["POST"])
 def request_payout() -> Response:
-    rt = admin(bp.current_request)
-    status, body = service.request_admin_payout(rt, json_object(bp.current_request))
-    return json_response(status, body)
+    request = bp.current_request
+    rt = admin(request)
+    status, body = service.request_admin_payout(
+        rt, json_object(request), request.headers.get(HEADER)
+    )
+    return json_response(status, body, replayed_headers(status == 200))
 
 
 @route(bp, "/v1/admin/payouts/{payout_id}/cancel", methods=["POST"])

@@ -4,6 +4,9 @@ One transaction: the bounty's counters (compare-and-set on the counts read, insi
 window, not cancelled, a slot free), the winner record (put if absent), the submission's
 `accepted_at`, the replay guard, and the state-index move. Two accepts racing for the last slot:
 one transaction wins, the other's compare-and-set fails, it re-reads and finds no slot (409).
+
+The winner also records the chain's head block at acceptance (core/chaintime.py): the payment
+check compares the payment's block time with that block's time, never with the service's clock.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from chalicelib.bounties.model import (
 )
 from chalicelib.bounties.signed import require_poster, verify_request
 from chalicelib.bounties.status import Facts, Timing, accept_condition, can_accept, status_of
+from chalicelib.core import chaintime
 from chalicelib.core.clock import iso
 from chalicelib.core.errors import Conflict, Unprocessable
 from chalicelib.core.log import log
@@ -61,6 +65,7 @@ def accept_submission(rt: Runtime, bounty_id: str, body: dict[str, Any]) -> dict
     bounty = load_bounty(rt.store, bounty_id)
     require_poster(bounty, signed)
     submission = load_submission(rt.store, bounty_id, signed.message["submission_id"])
+    head = chaintime.head(rt.chain) if rt.chain is not None else None
     for _ in range(ACCEPT_ATTEMPTS):
         if submission.get("accepted_at") is not None:
             raise _already(rt.store.get(**winner_key(bounty_id, submission["id"])))
@@ -68,7 +73,7 @@ def accept_submission(rt: Runtime, bounty_id: str, body: dict[str, Any]) -> dict
         facts = Facts.of(bounty)
         _check(facts, now, timing)
         try:
-            rt.store.transact(accept_ops(bounty, submission, signed, now, timing))
+            rt.store.transact(accept_ops(bounty, submission, signed, now, timing, head))
         except TransactionFailed as exc:
             raise_if_replayed(exc)
             lost = exc.failed("winner") or exc.failed("submission")
@@ -88,7 +93,8 @@ def accept_submission(rt: Runtime, bounty_id: str, body: dict[str, Any]) -> dict
 
 
 def accept_ops(
-    bounty: Item, submission: Item, signed: SignedAction, now: int, timing: Timing
+    bounty: Item, submission: Item, signed: SignedAction, now: int, timing: Timing,
+    head: chaintime.BlockTime | None = None,
 ) -> list[Op]:
     """The one transaction of an accept, conditioned on the bounty as read (`bounty`)."""
     bid, sid = bounty["id"], submission["id"]
@@ -104,6 +110,8 @@ def accept_ops(
         "submission_id": sid,
         "submitter": submission["submitter"],
         "accepted_at": now,
+        "accepted_block": head.number if head else None,
+        "accepted_block_time": head.time_ms if head else None,
     }
     changes: dict[str, Any] = {"winner_count": count, "last_accepted_at": now}
     if fills:

@@ -47,7 +47,7 @@ from chalicelib.core.signing import SignedAction, raise_if_replayed, replay_guar
 from chalicelib.core.store import Item, Op, TransactionFailed, update_op
 
 # A payment may have been sent a little before the accept was recorded (the poster paid, then
-# clicked accept): up to this long before the winner's accepted_at still counts.
+# clicked accept): mined up to this long before the head block at acceptance still counts.
 PAID_BEFORE_ACCEPT_MS = 60_000
 # Each retry follows another payment that changed the counts of the same bounty.
 PAY_ATTEMPTS = 5
@@ -93,7 +93,7 @@ def record_payment(rt: Runtime, bounty_id: str, body: dict[str, Any]) -> dict[st
             recipient=winner["submitter"],
             asset=bounty["asset"],
             min_amount=int(bounty["per_winner"]),
-            not_before_ms=int(winner["accepted_at"]) - PAID_BEFORE_ACCEPT_MS,
+            not_before_ms=accepted_on_chain_ms(winner) - PAID_BEFORE_ACCEPT_MS,
             decimals=int(bounty["decimals"]),
         ),
         rt.settings.confirmations,
@@ -121,6 +121,16 @@ def record_payment(rt: Runtime, bounty_id: str, body: dict[str, Any]) -> dict[st
         after = load_bounty(rt.store, bounty_id)
         return bounty_view(after, load_winners(rt.store, bounty_id), now, timing)
     raise Conflict("the bounty is too busy right now, try again", code="busy")
+
+
+def accepted_on_chain_ms(winner: Item) -> int:
+    """When the winner was accepted, on the chain's clock: the head block's time at acceptance.
+
+    Block times are compared with block times only. A winner accepted while no chain was
+    configured has no block; its service time is all there is.
+    """
+    block_time = winner.get("accepted_block_time")
+    return int(block_time) if block_time is not None else int(winner["accepted_at"])
 
 
 def pay_ops(

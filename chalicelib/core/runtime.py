@@ -31,6 +31,11 @@ KMS_MAX_ATTEMPTS = 3
 DYNAMODB_CONNECT_TIMEOUT_S = 2
 DYNAMODB_READ_TIMEOUT_S = 5
 DYNAMODB_MAX_ATTEMPTS = 3
+# Writes get no botocore retries at all: after a read timeout botocore would send the identical
+# write again, and a write that had committed then fails on its own condition (or, unconditional,
+# applies twice). The store resolves an ambiguous write itself (store.transact, commits.py) and
+# re-sends throttled writes, which applied nothing.
+WRITE_RETRIES = {"total_max_attempts": 1}
 
 
 class Runtime:
@@ -51,10 +56,14 @@ class Runtime:
     @cached_property
     def store(self) -> DynamoStore:
         with self._lock:
-            client = self._dynamodb_client or self._build_dynamodb_client()
-        return DynamoStore(client, self.settings.table_name)
+            if self._dynamodb_client is not None:
+                return DynamoStore(self._dynamodb_client, self.settings.table_name)
+            reads = self._build_dynamodb_client({"max_attempts": DYNAMODB_MAX_ATTEMPTS})
+            # total_max_attempts counts the first send: 1 means never re-sent by botocore.
+            writes = self._build_dynamodb_client(WRITE_RETRIES)
+        return DynamoStore(reads, self.settings.table_name, write_client=writes)
 
-    def _build_dynamodb_client(self) -> Any:
+    def _build_dynamodb_client(self, retries: dict[str, int]) -> Any:
         import boto3
         from botocore.config import Config
 
@@ -65,7 +74,7 @@ class Runtime:
             config=Config(
                 connect_timeout=DYNAMODB_CONNECT_TIMEOUT_S,
                 read_timeout=DYNAMODB_READ_TIMEOUT_S,
-                retries={"max_attempts": DYNAMODB_MAX_ATTEMPTS, "mode": "standard"},
+                retries={**retries, "mode": "standard"},
                 max_pool_connections=50,
             ),
         )

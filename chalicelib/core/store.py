@@ -3,6 +3,17 @@
 Rule 2 of the design lives here: every state change is a conditional write, and a failed
 condition comes back as a typed error carrying what the item held (`ALL_OLD`), so the caller can
 report who won instead of overwriting. There is no Scan in this module, by design.
+
+Errors by cause: only a failed *condition* is a lost race (`ConditionFailed`,
+`TransactionFailed`). Throttling, conflicts with other transactions, validation and every other
+cancellation reason wrote nothing and are a 503 (`StoreUnavailable`), after the same transaction
+was tried again a few times.
+
+A transaction is resolved, never repeated blindly (commits.py): it carries a commit marker and
+a ClientRequestToken, so an ambiguous outcome (timeout, dropped connection, 5xx, or botocore
+re-sending a request that had committed) is settled by one consistent read of the marker:
+committed -> success; not committed -> the *same* transaction again; unknown -> 503
+`WriteUnresolved` with `details.retry_safe`.
 """
 
 from __future__ import annotations
@@ -19,25 +30,32 @@ from boto3.dynamodb.conditions import ConditionBase, ConditionExpressionBuilder
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 
+from chalicelib.core import commits
 from chalicelib.core.errors import BadRequest, Conflict, DependencyUnavailable
 from chalicelib.core.table import WORK_INDEX
 
 Item = dict[str, Any]
 Key = dict[str, str]
+WRITE_METHODS = {"put_item", "update_item", "delete_item", "transact_write_items"}
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 
-# A transaction that collides with another in-flight transaction on the same item is cancelled
-# with reason `TransactionConflict`; the conditions still hold, so trying again is safe.
+# A cancelled transaction wrote nothing (throttled, colliding with another in-flight transaction,
+# ...): trying the same one again is safe. A few tries with a short backoff keep a request well
+# inside API Gateway's 29 s; past them the answer is a 503 with Retry-After.
 TRANSACTION_RETRIES = 3
-UNAVAILABLE_CODES = {
+RETRY_BACKOFF_S = 0.05
+CONDITION_FAILED = "ConditionalCheckFailed"
+# Refused before anything was applied: the request may be sent again as it is.
+THROTTLE_CODES = {
     "ProvisionedThroughputExceededException",
     "ThrottlingException",
     "RequestLimitExceeded",
-    "InternalServerError",
-    "ServiceUnavailable",
 }
+# A 5xx, or a transaction still running under the same token: it may have been applied.
+AMBIGUOUS_CODES = {"InternalServerError", "ServiceUnavailable", "TransactionInProgressException"}
+UNAVAILABLE_CODES = THROTTLE_CODES | AMBIGUOUS_CODES
 
 
 class ConditionFailed(Conflict):
@@ -60,8 +78,41 @@ class Failure:
     item: Item | None
 
 
+class StoreUnavailable(DependencyUnavailable):
+    """The store refused or could not take a request that wrote nothing (503, retry safe)."""
+
+    code = "store_unavailable"
+
+    def __init__(self, message: str, *, reasons: list[str] | None = None) -> None:
+        details: dict[str, Any] = {"retry_safe": True}
+        if reasons:
+            details["reasons"] = reasons
+        super().__init__(message, retry_after=1, details=details)
+
+
+class WriteUnresolved(DependencyUnavailable):
+    """A write was sent, and whether it committed cannot be told now (503).
+
+    Retrying the same request is safe: the service fixes the identity of what it writes before
+    the first attempt, so a retry finds the committed write instead of making a second one.
+    """
+
+    code = "write_outcome_unknown"
+
+    def __init__(
+        self,
+        message: str = "the store did not confirm the write; retry is safe",
+        *,
+        retry_safe: bool = True,
+    ) -> None:
+        super().__init__(message, retry_after=1, details={"retry_safe": retry_safe})
+
+
 class TransactionFailed(Conflict):
-    """A transaction was cancelled because at least one item's condition failed."""
+    """A transaction was cancelled because at least one item's condition failed.
+
+    Only condition failures are listed: any other cancellation reason is a StoreUnavailable.
+    """
 
     code = "transaction_failed"
 
@@ -264,8 +315,11 @@ def decode_cursor(cursor: str | None, allowed: set[str]) -> dict[str, Any] | Non
 class DynamoStore:
     """The service's only door to DynamoDB (a boto3 low-level client on one table)."""
 
-    def __init__(self, client: Any, table_name: str) -> None:
+    def __init__(self, client: Any, table_name: str, *, write_client: Any = None) -> None:
         self.client = client
+        # Writes go through a client without botocore retries: a write re-sent blindly after a
+        # timeout may apply twice (or fail on its own committed condition), see `transact`.
+        self.write_client = write_client or client
         self.table = table_name
 
     # -- reads -------------------------------------------------------------------------------
@@ -361,8 +415,23 @@ class DynamoStore:
     # -- writes ------------------------------------------------------------------------------
 
     def put_new(self, item: Item) -> None:
-        """Create `item`; ConditionFailed (with the existing item) if its key is taken."""
-        self.transact_or_single(put_op(item, if_absent=True))
+        """Create `item`; ConditionFailed (with the existing item) if its key is taken.
+
+        Finding exactly this item already there is success: an earlier send of this very put
+        committed (its answer was lost), or an identical item was written, which is the same.
+        """
+        mine = from_wire(to_wire(item))
+        try:
+            self.transact_or_single(put_op(item, if_absent=True))
+        except ConditionFailed as exc:
+            if exc.item != mine:
+                raise
+        except WriteUnresolved:
+            current = self.get(item["pk"], item["sk"])
+            if current is None:
+                self.transact_or_single(put_op(item, if_absent=True))
+            elif current != mine:
+                raise ConditionFailed("the item is not in the expected state", current) from None
 
     def put(self, item: Item, *, condition: ConditionBase | None = None) -> None:
         self.transact_or_single(put_op(item, condition=condition))
@@ -395,34 +464,70 @@ class DynamoStore:
         method = {"Put": "put_item", "Update": "update_item", "Delete": "delete_item"}[op.kind]
         self._call(method, **request)
 
-    def transact(self, ops: list[Op]) -> None:
-        """All-or-nothing write of up to 100 items; TransactionFailed names what lost."""
+    def transact(self, ops: list[Op], *, token: str | None = None) -> None:
+        """All-or-nothing write of up to 99 items (+ its commit marker), exactly once.
+
+        TransactionFailed names the items whose condition failed; StoreUnavailable when the
+        store wrote nothing for another reason; WriteUnresolved when it cannot tell.
+        """
+        token = token or commits.new_token()
+        marker = put_op(commits.marker_item(token), if_absent=True, name=commits.OP_NAME)
         items = []
-        for op in ops:
+        for op in [*ops, marker]:
             body = {"TableName": self.table, **op.body}
             if "ConditionExpression" in op.body:
                 body["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
             items.append({op.kind: body})
+        names = [op.name for op in ops]
+        unsure = False  # whether some attempt may have committed without our knowing
         for attempt in range(TRANSACTION_RETRIES + 1):
+            if attempt:
+                time.sleep(RETRY_BACKOFF_S * attempt)
             try:
-                self._raw("transact_write_items", TransactItems=items)
+                self._write("transact_write_items", TransactItems=items, ClientRequestToken=token)
                 return
             except ClientError as exc:
-                if exc.response["Error"]["Code"] != "TransactionCanceledException":
-                    raise self._translate(exc) from exc
-                reasons = exc.response.get("CancellationReasons") or []
-                failures = [
-                    Failure(i, ops[i].name, r.get("Code", ""), from_wire(r.get("Item")))
-                    for i, r in enumerate(reasons)
-                    if r.get("Code") not in (None, "None")
-                ]
-                if failures and all(f.reason == "TransactionConflict" for f in failures):
-                    if attempt < TRANSACTION_RETRIES:
-                        time.sleep(0.05 * (attempt + 1))
-                        continue
-                    raise DependencyUnavailable("the store is busy, try again") from exc
-                lost = ", ".join(f"{f.name} ({f.reason})" for f in failures) or "unknown"
-                raise TransactionFailed(f"transaction cancelled: {lost}", failures) from exc
+                code = exc.response["Error"]["Code"]
+                if code == "TransactionCanceledException":
+                    reasons = exc.response.get("CancellationReasons") or []
+                    if _reason(reasons, len(ops)) == CONDITION_FAILED:
+                        return  # the marker exists: an earlier send of this transaction committed
+                    failures = [
+                        Failure(i, names[i], r.get("Code", ""), from_wire(r.get("Item")))
+                        for i, r in enumerate(reasons[: len(ops)])
+                        if r.get("Code") not in (None, "None")
+                    ]
+                    lost = [f for f in failures if f.reason == CONDITION_FAILED]
+                    if lost:
+                        text = ", ".join(f.name for f in lost)
+                        raise TransactionFailed(f"transaction cancelled: {text}", lost) from exc
+                    causes = sorted({f.reason for f in failures}) or ["unknown"]
+                    last: Exception = StoreUnavailable(
+                        "the store is busy, try again", reasons=causes
+                    )
+                    continue
+                if code in THROTTLE_CODES:
+                    last = StoreUnavailable("the store is busy, try again", reasons=[code])
+                    continue
+                if code not in AMBIGUOUS_CODES:
+                    raise exc
+            except BotoCoreError:
+                pass  # sent, perhaps applied: resolved below like a 5xx
+            committed = self.committed(token)
+            if committed:
+                return
+            if committed is None:
+                unsure = True
+            last = StoreUnavailable("the store is unavailable, try again")
+        raise WriteUnresolved() if unsure else last
+
+    def committed(self, token: str) -> bool | None:
+        """Whether the transaction sent with `token` committed; None when the store can't say."""
+        try:
+            item = self.get(**commits.marker_key(token), consistent=True)
+        except (DependencyUnavailable, ClientError):
+            return None
+        return item is not None
 
     # -- plumbing ----------------------------------------------------------------------------
 
@@ -436,15 +541,42 @@ class DynamoStore:
             raise self._translate(exc) from exc
 
     def _raw(self, method: str, **request: Any) -> dict[str, Any]:
-        try:
-            result: dict[str, Any] = getattr(self.client, method)(**request)
-            return result
-        except BotoCoreError as exc:
-            raise DependencyUnavailable("the store cannot be reached") from exc
+        client = self.write_client if method in WRITE_METHODS else self.client
+        attempts = TRANSACTION_RETRIES + 1 if method in WRITE_METHODS else 1
+        for attempt in range(attempts):
+            if attempt:
+                time.sleep(RETRY_BACKOFF_S * attempt)
+            try:
+                result: dict[str, Any] = getattr(client, method)(**request)
+                return result
+            except ClientError as exc:
+                # The write client has no retries of its own (see runtime.py): a throttled
+                # single-item write applied nothing and is sent again here.
+                if exc.response["Error"]["Code"] in THROTTLE_CODES and attempt < attempts - 1:
+                    continue
+                raise
+            except BotoCoreError as exc:
+                if method in WRITE_METHODS:
+                    raise WriteUnresolved("the store did not confirm the write") from exc
+                raise DependencyUnavailable(
+                    "the store cannot be reached", details={"retry_safe": True}
+                ) from exc
+        raise AssertionError("unreachable")
+
+    def _write(self, method: str, **request: Any) -> dict[str, Any]:
+        """One send of a transaction: errors are left to `transact` to classify."""
+        result: dict[str, Any] = getattr(self.write_client, method)(**request)
+        return result
 
     @staticmethod
     def _translate(exc: ClientError) -> Exception:
         code = exc.response["Error"]["Code"]
-        if code in UNAVAILABLE_CODES:
+        if code in THROTTLE_CODES:
+            return StoreUnavailable("the store is busy, try again", reasons=[code])
+        if code in AMBIGUOUS_CODES:
             return DependencyUnavailable("the store is unavailable, try again")
         return exc
+
+
+def _reason(reasons: list[dict[str, Any]], index: int) -> str | None:
+    return reasons[index].get("Code") if index < len(reasons) else None

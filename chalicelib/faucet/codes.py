@@ -1,11 +1,13 @@
 """Claim codes: unguessable, created collision-free in transactions, listed, revoked.
 
+Batches of them are created (and resumed) by batches.py.
+
 A code is 120 random bits from `secrets` (base32, 24 characters) behind an optional organizer
 prefix, and stands alone as one item `code#<code>` that carries what it pays (copied from its
 event, which cannot change), so a claim reads one item and writes one transaction. Codes are
 created by conditional puts, CODES_PER_TRANSACTION per transaction with the event's counter
 update that also checks the event is still active; a collision cancels only its transaction,
-which is retried with fresh codes in the colliding places.
+which is retried with fresh codes in the colliding places (batches.py).
 """
 
 from __future__ import annotations
@@ -18,13 +20,11 @@ from typing import Any
 from boto3.dynamodb.conditions import Attr
 
 from chalicelib.core.clock import iso
-from chalicelib.core.errors import BadRequest, Conflict, DependencyUnavailable, Gone, NotFound
+from chalicelib.core.errors import BadRequest, Conflict, NotFound
 from chalicelib.core.log import log
-from chalicelib.core.money import format_amount
 from chalicelib.core.runtime import Runtime
-from chalicelib.core.store import Item, TransactionFailed, put_op, update_op
-from chalicelib.faucet import counters, validate
-from chalicelib.faucet.config import symbol_of
+from chalicelib.core.store import Item, TransactionFailed, update_op
+from chalicelib.faucet import counters
 from chalicelib.faucet.counters import AVAILABLE, REVOKED
 from chalicelib.faucet.events import load_event
 from chalicelib.faucet.keys import code_key, event_codes_queue
@@ -33,8 +33,9 @@ from chalicelib.faucet.keys import code_key, event_codes_queue
 CODE_BYTES = 15
 CODE_RE = re.compile(r"^[A-Z0-9_-]{1,64}$")
 MAX_CODES = 500
-# DynamoDB takes 100 items per transaction; one is the event's counter update.
-CODES_PER_TRANSACTION = 99
+# DynamoDB takes 100 items per transaction; besides the codes, one is the event's counter update,
+# one the batch part (batches.py), one the commit marker (core/commits.py).
+CODES_PER_TRANSACTION = 97
 COLLISION_RETRIES = 5
 PAGE_MAX = 100
 
@@ -61,60 +62,11 @@ def load_code(rt: Runtime, code: str) -> Item:
     return item
 
 
-def create_codes(rt: Runtime, event_id: str, body: dict[str, Any]) -> dict[str, Any]:
-    validate.require_events(rt.settings)
-    validate.only_fields(body, ("count", "prefix"))
-    count = validate.int_field(body, "count", None, 1, MAX_CODES)
-    prefix = validate.prefix(body.get("prefix"))
-    event = load_event(rt.store, event_id)
-    if event["status"] != counters.ACTIVE:
-        raise NotFound("this event is disabled", code="event_disabled")
-    now = rt.clock.now_ms()
-    if now >= int(event["expires_at"]):
-        raise Gone("this event has expired", code="event_expired")
-    created: list[str] = []
-    for start in range(0, count, CODES_PER_TRANSACTION):
-        size = min(CODES_PER_TRANSACTION, count - start)
-        created += _create_batch(rt, event, prefix, size, now)
-    log("codes_created", event_id=event_id, count=len(created))
-    return {
-        "event_id": event_id,
-        "count": len(created),
-        "asset": symbol_of(rt.settings, event["asset"]),
-        "amount": format_amount(int(event["amount"]), int(event["decimals"])),
-        "expires_at": iso(int(event["expires_at"])),
-        "codes": created,
-    }
-
-
-def _fresh(prefix: str | None, taken: set[str]) -> str:
+def fresh(prefix: str | None, taken: set[str]) -> str:
     code = new_code(prefix)
     while code in taken:  # two equal codes in one transaction would be a ValidationException
         code = new_code(prefix)
     return code
-
-
-def _create_batch(rt: Runtime, event: Item, prefix: str | None, size: int, now: int) -> list[str]:
-    batch: list[str] = []
-    for _ in range(size):
-        batch.append(_fresh(prefix, set(batch)))
-    for _ in range(COLLISION_RETRIES + 1):
-        ops = [put_op(code_item(event, c, now), if_absent=True, name=f"code:{i}")
-               for i, c in enumerate(batch)]
-        ops.append(counters.count_op(event["id"], {AVAILABLE: size}, require_active=True))
-        try:
-            rt.store.transact(ops)
-            return batch
-        except TransactionFailed as exc:
-            if exc.failed("event"):
-                raise NotFound("this event is disabled", code="event_disabled") from None
-            collided = [f.index for f in exc.failures if f.name.startswith("code:")]
-            if not collided:
-                raise
-            log("code_collision_retried", event_id=event["id"], collisions=len(collided))
-            for i in collided:
-                batch[i] = _fresh(prefix, set(batch))
-    raise DependencyUnavailable("could not create unique codes, try again")
 
 
 def code_item(event: Item, code: str, now: int) -> Item:

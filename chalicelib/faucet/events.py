@@ -7,7 +7,6 @@ Created, read and disabled with the admin token. The event item holds what every
 from __future__ import annotations
 
 import re
-import secrets
 from decimal import Decimal
 from typing import Any
 
@@ -16,6 +15,7 @@ from boto3.dynamodb.conditions import Attr
 from chalicelib.core.assets import resolve_asset
 from chalicelib.core.clock import iso
 from chalicelib.core.errors import BadRequest, NotFound
+from chalicelib.core.idempotency import RequestIdentity, identity
 from chalicelib.core.log import log
 from chalicelib.core.money import format_amount, parse_amount
 from chalicelib.core.runtime import Runtime
@@ -37,6 +37,17 @@ def max_event_units(settings: Settings, decimals: int) -> int:
 
 
 def create_event(rt: Runtime, body: dict[str, Any]) -> dict[str, Any]:
+    return record_event(rt, body)[0]
+
+
+def record_event(
+    rt: Runtime, body: dict[str, Any], idempotency_key: str | None = None
+) -> tuple[dict[str, Any], bool]:
+    """The new event's view, or with a known Idempotency-Key the event it made (a replay).
+
+    The event id is fixed before the first write (from the key when there is one), so neither a
+    retried transaction nor a client's retry makes a second event.
+    """
     settings = rt.settings
     validate.require_events(settings)
     validate.only_fields(body, EVENT_FIELDS)
@@ -50,7 +61,12 @@ def create_event(rt: Runtime, body: dict[str, Any]) -> dict[str, Any]:
                           maximum=max_event_units(settings, decimals))
     expires_at = validate.expiry(body.get("expires_at"), now, settings.event_max_horizon_days)
     per_wallet = validate.int_field(body, "max_claims_per_wallet", 1, 1, MAX_CLAIMS_PER_WALLET)
-    event_id = "ev_" + secrets.token_hex(8)
+    who = identity("event", idempotency_key, body)
+    event_id = who.derive("ev_", 16)
+    if who.keyed:
+        made = rt.store.get(**event_key(event_id))
+        if made is not None:
+            return _replay(rt, who, made), True
     event = {
         **event_key(event_id),
         "id": event_id,
@@ -62,15 +78,29 @@ def create_event(rt: Runtime, body: dict[str, Any]) -> dict[str, Any]:
         "max_claims_per_wallet": per_wallet,
         "status": counters.ACTIVE,
         "created_at": now,
+        **who.stamp(),
         # Listed for the admin through the work index (no Scan), newest first.
         "wpk": EVENTS_LISTING,
         "wsk": f"{now:013d}#{event_id}",
     }
     ops = [put_op(event, if_absent=True, name="event")]
     ops += [put_op(s, if_absent=True, name=s["sk"]) for s in counters.shard_items(event_id)]
-    rt.store.transact(ops)
+    try:
+        with who.unresolved():
+            rt.store.transact(ops)
+    except TransactionFailed as exc:
+        made = exc.failed("event")
+        current = (made.item if made else None) or rt.store.get(**event_key(event_id))
+        if current is None:
+            raise
+        return _replay(rt, who, current), True  # a concurrent request with this key made it
     log("event_created", event_id=event_id, asset=asset, amount=str(amount))
-    return event_view(settings, event, counters.read(rt.store, event_id), now)
+    return event_view(settings, event, counters.read(rt.store, event_id), now), False
+
+
+def _replay(rt: Runtime, who: RequestIdentity, made: Item) -> dict[str, Any]:
+    who.check(made, "event_id")
+    return event_view(rt.settings, made, counters.read(rt.store, made["id"]), rt.clock.now_ms())
 
 
 def _default_asset(settings: Settings) -> str:

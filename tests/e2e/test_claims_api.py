@@ -77,7 +77,7 @@ def test_a_claim_is_202_and_one_read_plus_one_transaction_with_the_payout_intent
         code, "pending", "5", "SKT")
     assert body["wallet"] == ALICE and body["payout_status"] == "requested"
     assert (calls["GetItem"], calls["TransactWriteItems"]) == (1, 1)
-    assert calls["items_in_transactions"] == 6
+    assert calls["items_in_transactions"] == 7  # six of the claim's and the commit marker
     assert sum(calls.values()) - calls["items_in_transactions"] == 2
     payout = api.payout(body["payout_id"])
     assert (payout["to"], payout["amount"], payout["owner_type"]) == (ALICE, str(5 * 10**18),

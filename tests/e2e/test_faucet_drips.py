@@ -176,7 +176,7 @@ def test_a_drip_is_one_transaction_and_a_bad_wallet_makes_no_request_at_all(api:
     with count_requests(api.rt.store.client) as counts:
         assert api.drip(ALICE).status_code == 202
     assert counts["TransactWriteItems"] == 1
-    assert counts["items_in_transactions"] == 6  # 2 slots, drip, intent, 2 counters
+    assert counts["items_in_transactions"] == 7  # 2 slots, drip, intent, 2 counters, marker
     assert counts["Query"] == 2 and counts["PutItem"] + counts["UpdateItem"] == 0
     with count_requests(api.rt.store.client) as counts:
         assert api.drip("0x123").status_code == 400

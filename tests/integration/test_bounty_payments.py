@@ -233,6 +233,16 @@ def test_every_verification_failure_is_a_422_with_its_code_and_changes_nothing(
     assert api.bounty(bid)["payments"][0]["submission_id"] == sid
 
 
+def mined_at(w3: Any, tx: str) -> int:
+    return int(w3.eth.get_block(w3.eth.get_transaction(tx)["blockNumber"])["timestamp"])
+
+
+def chain_time_to(w3: Any, seconds: int) -> None:
+    """Mine the next block at exactly `seconds` (the chain's clock, not the service's)."""
+    w3.provider.make_request("evm_setNextBlockTimestamp", [seconds])
+    w3.provider.make_request("evm_mine", [])
+
+
 def test_a_payment_mined_over_60_seconds_before_the_accept_is_too_old(
     api: BountyApi, w3: Any
 ) -> None:
@@ -240,17 +250,36 @@ def test_a_payment_mined_over_60_seconds_before_the_accept_is_too_old(
     alice, bob = api.new_submission(bid, ALICE), api.new_submission(bid, BOB)
     early_a = confirmed(w3, send_native(w3, ALICE, ETH))
     early_b = confirmed(w3, send_native(w3, BOB, ETH))
-    mined_a = int(w3.eth.get_block(w3.eth.get_transaction(early_a)["blockNumber"])["timestamp"])
-    mined_b = int(w3.eth.get_block(w3.eth.get_transaction(early_b)["blockNumber"])["timestamp"])
-    api.clock.set(mined_a * 1000 + 60_000)  # accepted exactly 60 s after Alice was paid
+    mined_a, mined_b = mined_at(w3, early_a), mined_at(w3, early_b)
+    assert mined_b - mined_a < 60
+    chain_time_to(w3, mined_a + 60)  # accepted exactly 60 s after Alice was paid (chain time)
     assert api.accept(bid, alice)[0] == 200
-    api.clock.set(max(api.now, mined_b * 1000 + 60_001))  # over 60 s after Bob was paid
+    chain_time_to(w3, mined_b + 61)  # over 60 s after Bob was paid
     assert api.accept(bid, bob)[0] == 200
     assert api.pay(bid, alice, early_a)[0] == 200
     before = state(api, bid, early_b)
     status, body = api.pay(bid, bob, early_b)
     assert (status, body["error"]) == (422, "tx_too_old")
     assert state(api, bid, early_b) == before
+
+
+def test_a_chain_clock_ahead_of_the_service_cannot_let_an_early_payment_pass(
+    api: BountyApi, w3: Any
+) -> None:
+    bid = api.new_bounty(reward="1", max_winners=1)["id"]
+    alice = api.new_submission(bid, ALICE)
+    early = confirmed(w3, send_native(w3, ALICE, ETH))
+    paid = mined_at(w3, early)
+    # The chain's clock runs 120 s ahead of the service's (hardhat did, by 53-128 s). 100 s after
+    # the payment the poster accepts: by the service's clock that is 20 s *before* the payment.
+    chain_time_to(w3, paid + 100)
+    api.clock.set((paid + 100 - 120) * 1000)
+    assert api.accept(bid, alice)[0] == 200
+    winner = api.rt.store.get(f"bounty#{bid}", f"winner#{alice}")
+    assert winner is not None and winner["accepted_block_time"] == (paid + 100) * 1000
+    assert winner["accepted_block"] == w3.eth.block_number
+    status, body = api.pay(bid, alice, early)
+    assert (status, body["error"]) == (422, "tx_too_old")
 
 
 # -- one transaction, one winner ---------------------------------------------------------------

@@ -20,7 +20,7 @@ from chalicelib.core.errors import ServiceError
 from chalicelib.core.runtime import Runtime
 from chalicelib.core.settings import load_settings
 from chalicelib.core.store import DynamoStore
-from chalicelib.faucet import claims, codes, drips, events, stats
+from chalicelib.faucet import batches, claims, drips, events, stats
 from chalicelib.faucet.keys import code_key, drip_slots_pk
 from tests.conftest import START_MS
 from tests.integration.test_payout_engine import balance, hot, mine, nonce_of, tick
@@ -63,7 +63,7 @@ def test_fifty_concurrent_claims_of_one_code_make_one_202_one_payout_one_transfe
                  clock=payout_rt.clock, dynamodb_client=payout_rt.store.client)
     event = events.create_event(rt, {"name": "race", "amount": "3",
                                      "expires_at": iso(START_MS + 86_400_000)})
-    code = codes.create_codes(rt, event["id"], {"count": 1})["codes"][0]
+    code = batches.create_codes(rt, event["id"], {"count": 1})[0]["codes"][0]
     wallets = [Account.create().address for _ in range(THREADS)]
 
     results = race(THREADS, lambda i: claims.claim_code(
@@ -92,7 +92,7 @@ def test_concurrent_claims_of_many_codes_by_one_wallet_stop_at_its_allowance(
     rt = faucet_runtime(served_store)
     event = events.create_event(rt, {"name": "x", "amount": "1", "max_claims_per_wallet": 2,
                                      "expires_at": iso(START_MS + 86_400_000)})
-    batch = codes.create_codes(rt, event["id"], {"count": 20})["codes"]
+    batch = batches.create_codes(rt, event["id"], {"count": 20})[0]["codes"]
     wallet = Account.create().address
     results = race(20, lambda i: claims.claim_code(
         rt, {"code": batch[i], "wallet": wallet}, "198.51.100.1"))

@@ -25,7 +25,7 @@ from chalicelib.core.failpoints import InjectedCrash
 from chalicelib.core.outbox.model import finalize_key, payout_key
 from chalicelib.core.runtime import Runtime
 from chalicelib.core.store import DynamoStore
-from chalicelib.faucet import claims, codes, drips, events
+from chalicelib.faucet import batches, claims, drips, events
 from chalicelib.faucet.keys import claim_key, code_key
 from local import bootstrap
 from local.processes import ROOT
@@ -57,7 +57,7 @@ def rt(payout_rt: Runtime) -> Runtime:
 def one_code(rt: Runtime) -> str:
     event = events.create_event(rt, {"name": "onchain", "amount": "7",
                                      "expires_at": iso(START_MS + 86_400_000)})
-    return str(codes.create_codes(rt, event["id"], {"count": 1})["codes"][0])
+    return str(batches.create_codes(rt, event["id"], {"count": 1})[0]["codes"][0])
 
 
 def claim(rt: Runtime, code: str, wallet: str) -> tuple[int, dict[str, Any]]:

@@ -8,6 +8,7 @@ from boto3.dynamodb.conditions import Attr
 
 from chalicelib.core.assets import resolve_asset
 from chalicelib.core.errors import BadRequest, Conflict, NotFound
+from chalicelib.core.idempotency import parse_key
 from chalicelib.core.log import log
 from chalicelib.core.money import parse_amount
 from chalicelib.core.outbox.finalize import register_finalizer
@@ -107,11 +108,24 @@ def _limit(raw: str | None) -> int:
     return int(raw)
 
 
-def request_admin_payout(rt: Runtime, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-    """A payout an operator orders by hand (refunds, tests); idempotent by its `key`."""
-    key = body.get("key")
+def request_admin_payout(
+    rt: Runtime, body: dict[str, Any], idempotency_key: str | None = None
+) -> tuple[int, dict[str, Any]]:
+    """A payout an operator orders by hand (refunds, tests); idempotent by its `key`.
+
+    The `Idempotency-Key` header may stand in for the body's `key` (the same key either way).
+    """
+    header = parse_key(idempotency_key)
+    key = body.get("key", header)
     if not isinstance(key, str) or not key.strip():
-        raise BadRequest("key (an idempotency key string) is required", code="invalid_payout_key")
+        raise BadRequest(
+            "key (an idempotency key string) or an Idempotency-Key header is required",
+            code="invalid_payout_key",
+        )
+    if header is not None and header.strip() != key.strip():
+        raise BadRequest(
+            "the body's key and the Idempotency-Key header differ", code="invalid_payout_key"
+        )
     asset, decimals = resolve_asset(rt.settings, body.get("asset", NATIVE))
     amount = parse_amount(body.get("amount"), decimals)
     intent = make_intent(
