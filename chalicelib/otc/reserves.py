@@ -197,7 +197,9 @@ def _alarm_key(asset: str) -> dict[str, str]:
 
 def _raise_once(rt: Runtime, res: AssetReserve, address: str, block: int, now: int) -> None:
     try:
-        rt.store.put_new({**_alarm_key(res.asset), "since": now, "block": block})
+        # Only the write that creates the marker alerts (one alert per shortfall, not per run).
+        rt.store.update(_alarm_key(res.asset), set={"since": now, "block": block},
+                        condition=Attr("since").not_exists())
     except ConditionFailed:
         return  # already alerted for this shortfall
     alert(
