@@ -6,6 +6,8 @@ PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 # `make package STAGE=prod` builds the production template (see docs/aws.md).
 STAGE ?= dev
+# The browser tests drive Debian's Chromium (Playwright cannot download its own builds here).
+CHROMIUM := /usr/bin/chromium
 
 .PHONY: setup dev test lint contracts package bench clean
 
@@ -19,7 +21,11 @@ $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-setup: $(PY_STAMP) $(NODE_STAMP)
+$(CHROMIUM):
+	@if [ "$$(id -u)" = 0 ]; then apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; \
+	else echo "the browser tests need Chromium: run 'sudo apt-get install -y chromium'"; exit 1; fi
+
+setup: $(PY_STAMP) $(NODE_STAMP) $(CHROMIUM)
 
 dev: setup
 	$(PY) -m local.dev

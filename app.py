@@ -21,12 +21,16 @@ from chalicelib.api import (
     payout_routes,
     system_routes,
     typed_data_routes,
+    web_routes,
     webhook_routes,
 )
+from chalicelib.api.cors import add_preflight_routes, cors_middleware
 from chalicelib.api.http import error_middleware
 from chalicelib.core.runtime import get_runtime
 
 app = Chalice(app_name="settlekit")
+# CORS first, so its headers reach every response, error ones included.
+app.register_middleware(cors_middleware, "http")
 app.register_middleware(error_middleware, "http")
 app.register_blueprint(payout_routes.bp)
 app.register_blueprint(faucet_routes.bp)
@@ -35,9 +39,11 @@ app.register_blueprint(anchoring_routes.bp)
 app.register_blueprint(bounty_routes.bp)
 app.register_blueprint(typed_data_routes.bp)
 app.register_blueprint(otc_routes.bp)
+app.register_blueprint(web_routes.bp)
 app.register_blueprint(webhook_routes.bp)
 # Last: its catch-all routes answer JSON 404s for every path nobody else claimed.
 app.register_blueprint(system_routes.bp)
+add_preflight_routes(app)
 
 if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
     # In Lambda, fail the cold start loudly (naming the bad variable or SSM parameter) instead

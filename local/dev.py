@@ -20,7 +20,7 @@ from pathlib import Path
 
 from chalicelib.core.settings import PURPOSE_KEY_SETTINGS
 from local import bootstrap, processes, supervisor
-from local.processes import Child, StackError
+from local.processes import HOST, Child, StackError
 
 TABLE_NAME = "settlekit-local"
 CHAIN_ID = 31337
@@ -45,10 +45,20 @@ def service_env(
     token: str,
     admin: str,
     anchor_registry: str = "",
+    api_url: str = "",
 ) -> dict[str, str]:
     anchoring = {"ANCHOR_REGISTRY_ADDRESS": anchor_registry} if anchor_registry else {}
+    # The pages' own origin may call the API from elsewhere too (both spellings of loopback),
+    # and the pages may reach the local node (wallet reads, the anchor verifier).
+    web = {
+        "WEB_ALLOWED_ORIGINS": ",".join(
+            [api_url, api_url.replace(HOST, "localhost")] if api_url else []
+        ),
+        "WEB_RPC_URLS": rpc_url,
+    }
     return {
         **anchoring,
+        **web,
         # One wallet per purpose (escrow, faucet, anchor), each with its own local key.
         **{PURPOSE_KEY_SETTINGS[purpose]: key for purpose, key in keys.items()},
         # Local batches are anchored after 5 s, so a demo does not wait the default 5 minutes.
@@ -114,6 +124,7 @@ def banner(
             f"  other pids    store {pids['store']}, chain {pids['chain']}, API {pids['api']}",
             f"  logs          {logs}",
             "",
+            f"  pages         {api}/  (claim, faucet, organizer, bounties, OTC, anchors)",
             f"  try:  curl -s {api}/v1/health",
             "",
             "Press Ctrl-C to stop.",
@@ -177,7 +188,13 @@ def main() -> int:
         w3 = Web3(Web3.HTTPProvider(rpc_url))
         local_chain = bootstrap.prepare(w3, wallets)
         env = service_env(
-            store_url, rpc_url, keys, local_chain.token_address, admin, local_chain.anchor_registry
+            store_url,
+            rpc_url,
+            keys,
+            local_chain.token_address,
+            admin,
+            local_chain.anchor_registry,
+            api_url=f"http://{HOST}:{api_port}",
         )
         env.update(signer_env)  # the KMS key, when asked for
         os.environ.update(env)

@@ -243,14 +243,14 @@ def check_chain(receipt: dict[str, Any], rpc: JsonRpc, min_confirmations: int) -
         raise Invalid("the log's tree size or prev differ from the receipt")
     depth = confirmations.count(_int(rpc.call("eth_blockNumber", [])), block_number)
     if depth < min_confirmations:
-        raise Invalid(f"only {max(depth, 0)} confirmations, {min_confirmations} required")
+        raise Invalid(f"only {depth} confirmations, {min_confirmations} required")
     block = rpc.call("eth_getBlockByNumber", [hex(block_number), False]) or {}
     if str(block.get("hash", "")).lower() != block_hash:
         raise Invalid("the receipt's block is no longer on this chain (re-organised?)")
     return {
         "block": f"{block_number} ({block_hash})",
         "block time": _block_time(block),
-        # As wallets count them: the including block is confirmation 1 (confirmations.count).
+        # As wallets count them: the including block is confirmation 1.
         "confirmations": depth,
         "finality": _finality(rpc, block_number),
     }

@@ -35,4 +35,6 @@ def _not_found(**_: str) -> Response:
 
 for _depth in range(0, CATCH_ALL_DEPTH + 1):
     _path = "".join(f"/{{p{i}}}" for i in range(_depth)) or "/"
-    route(bp, _path, methods=ALL_METHODS, name=f"not_found_{_depth}")(_not_found)
+    # GET / is the web pages' home (chalicelib/api/web_routes.py).
+    _methods = ALL_METHODS if _depth else [m for m in ALL_METHODS if m != "GET"]
+    route(bp, _path, methods=_methods, name=f"not_found_{_depth}")(_not_found)

@@ -128,6 +128,13 @@ class Settings:
     payout_signing: bool = True
     # Where every alert is also published (SNS); None: alerts are log lines only.
     alert_topic_arn: str | None = None
+    # Web pages: origins allowed to call the API from another site (CORS; none by default), the
+    # JSON-RPC URLs the pages may reach (the Content-Security-Policy's connect-src; the first is
+    # the verifier's default; never CHAIN_RPC_URL itself, which may carry a provider key) and an
+    # explorer's transaction URL with `{tx}` where the hash goes.
+    web_allowed_origins: tuple[str, ...] = ()
+    web_rpc_urls: tuple[str, ...] = ()
+    explorer_tx_url: str | None = None
 
     def __repr__(self) -> str:  # never print secrets
         shown = []
@@ -285,6 +292,33 @@ def _key(env: Mapping[str, str], name: str) -> str | None:
     return key
 
 
+def _origins(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    parts = [p.strip().rstrip("/") for p in (_text(env, name, "") or "").split(",") if p.strip()]
+    for part in parts:
+        if not re.match(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$", part):
+            raise SettingsError(f"{name} must be comma-separated origins like https://example.org")
+    return tuple(parts)
+
+
+def _url_list(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    parts = [p.strip() for p in (_text(env, name, "") or "").split(",") if p.strip()]
+    # No quotes, spaces or semicolons: each URL goes verbatim into a CSP header.
+    if not all(re.match(r"^https?://[A-Za-z0-9._~:/?#@!$&()*+=%-]+$", p) for p in parts):
+        raise SettingsError(f"{name} must be comma-separated http(s) URLs")
+    return tuple(parts)
+
+
+def _web_settings(env: Mapping[str, str]) -> dict[str, object]:
+    explorer = _url(env, "EXPLORER_TX_URL")
+    if explorer is not None and "{tx}" not in explorer:
+        raise SettingsError("EXPLORER_TX_URL must contain {tx} where the transaction hash goes")
+    return {
+        "web_allowed_origins": _origins(env, "WEB_ALLOWED_ORIGINS"),
+        "web_rpc_urls": _url_list(env, "WEB_RPC_URLS"),
+        "explorer_tx_url": explorer,
+    }
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Read and validate every setting; raise SettingsError naming the first bad one."""
     env = os.environ if env is None else env
@@ -346,6 +380,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         signer=_signer(env, stage, key),
         payout_signing=_flag(env, "PAYOUT_SIGNING", True),
         alert_topic_arn=_topic_arn(env),
+        **_web_settings(env),  # type: ignore[arg-type]
     )
 
 

@@ -83,6 +83,8 @@ def with_refund_hint(exc: ServiceError) -> ServiceError:
     """Add the way back to a refusal that leaves a deposit unused."""
     exc.details = {**(exc.details or {}), "refund": REFUND_HINT}
     return exc
+
+
 def _decimals(rt: Runtime, asset: str) -> int | None:
     """The asset's decimals when it is one the settings name (for messages only)."""
     try:

@@ -38,7 +38,10 @@ def _conclude(
         **index_fields(status, payout["created_at"], payout["id"]),
         **changes,
     )
-    ops = [update, put_op(finalize_marker(payout, status, run.now()), name="finalize")]
+    marker = put_op(finalize_marker(payout, status, run.now()), name="finalize")
+    after = {**payout, **changes, "status": status, "updated_at": run.now()}
+    event = payout_event_op(run.rt.settings, after, run.now())
+    ops = [update, marker, event]
     if watch is not None:
         ops.append(put_op(finality_marker(payout, run.wallet, watch, run.now()), name="finality"))
     after = {**payout, **changes, "status": status, "updated_at": run.now()}
