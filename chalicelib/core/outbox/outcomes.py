@@ -44,8 +44,6 @@ def _conclude(
     ops = [update, marker, event]
     if watch is not None:
         ops.append(put_op(finality_marker(payout, run.wallet, watch, run.now()), name="finality"))
-    after = {**payout, **changes, "status": status, "updated_at": run.now()}
-    ops.append(payout_event_op(run.rt.settings, after, run.now()))
     try:
         run.commit(ops)
     except TransactionFailed:
