@@ -69,6 +69,9 @@ def service_env(
         "CHAIN_RPC_URL": rpc_url,
         "CHAIN_ID": str(CHAIN_ID),
         "CONFIRMATIONS": str(CONFIRMATIONS),
+        # The local node has no finalized tag of its own; 5 blocks (5 s) keeps demos and the
+        # finality-gated OTC secret quick. Public chains use the default depth or their tag.
+        "FINALITY_DEPTH": "5",
         "TOKEN_ADDRESS": token,
         "TOKEN_SYMBOL": bootstrap.TOKEN_SYMBOL,
         "TOKEN_DECIMALS": str(bootstrap.TOKEN_DECIMALS),
