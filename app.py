@@ -75,6 +75,10 @@ def otc_reconcile(event: Any) -> dict[str, Any]:
     return jobs.otc_reconcile(rt, jobs.deadline_from(event.context, rt.clock.now_ms()))
 
 
+@app.schedule(Rate(5, unit=Rate.MINUTES))
+def otc_reserves(event: Any) -> dict[str, Any]:
+    rt = get_runtime()
+    return jobs.otc_reserves(rt, jobs.deadline_from(event.context, rt.clock.now_ms()))
 @app.schedule(Rate(1, unit=Rate.MINUTES))
 def deliver_webhooks(event: Any) -> dict[str, Any]:
     rt = get_runtime()

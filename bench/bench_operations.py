@@ -27,10 +27,12 @@ from chalicelib.core.outbox import finalize
 from chalicelib.core.outbox.intents import make_intent, request_payout
 from chalicelib.core.outbox.jobs import run_engine
 from chalicelib.core.outbox.model import payout_key
+from chalicelib.core.outbox.purposes import register_owner
 from chalicelib.core.outbox.service import cancel_payout
 from chalicelib.core.runtime import Runtime, set_runtime
 from chalicelib.core.settings import load_settings
 from chalicelib.core.table import ensure_table
+from chalicelib.core.wallets import FAUCET
 from local import bootstrap, processes
 
 ROUNDS = 5
@@ -62,6 +64,7 @@ def head_of_line(store_url: str, rpc_url: str) -> None:
     })
     rt = Runtime(settings, clock=Clock(), dynamodb_client=client)
     finalize.register_finalizer("bench", lambda rt, payout: None)
+    register_owner("bench", FAUCET)
     to = w3.eth.accounts[1]
 
     def until_confirmed(pid: str) -> float:
@@ -75,10 +78,12 @@ def head_of_line(store_url: str, rpc_url: str) -> None:
         raise RuntimeError("the fundable payout never confirmed")
 
     def one(i: int, blocked: bool) -> float:
-        big = make_intent(f"big:{i}", "native", to, 10**24, "bench", f"big{i}")
+        big = make_intent(f"big:{i}", "native", to, 10**24, "bench", f"big{i}", purpose=FAUCET)
         if blocked:  # more than the wallet will ever hold: it waits for funds
             request_payout(rt.store, big, rt.clock.now_ms())
-        small = make_intent(f"small:{blocked}:{i}", "native", to, 10**15, "bench", f"s{i}")
+        small = make_intent(
+            f"small:{blocked}:{i}", "native", to, 10**15, "bench", f"s{i}", purpose=FAUCET
+        )
         request_payout(rt.store, small, rt.clock.now_ms())
         took = until_confirmed(small.id)
         if blocked:

@@ -21,10 +21,12 @@ from chalicelib.core.outbox import finalize
 from chalicelib.core.outbox.confirmer import confirm_pass
 from chalicelib.core.outbox.engine import with_run
 from chalicelib.core.outbox.intents import make_intent, request_payout
+from chalicelib.core.outbox.purposes import register_owner
 from chalicelib.core.outbox.sender import send_pass
 from chalicelib.core.runtime import Runtime
 from chalicelib.core.settings import load_settings
 from chalicelib.core.table import ensure_table
+from chalicelib.core.wallets import FAUCET
 from local import bootstrap, processes
 
 PAYOUTS = 200
@@ -56,12 +58,15 @@ def run(store_url: str, rpc_url: str) -> None:
     })
     rt = Runtime(settings, dynamodb_client=client)
     finalize.register_finalizer("bench", lambda rt, payout: None)
+    register_owner("bench", FAUCET)
     recipients = w3.eth.accounts[1:10]
     steps: dict[str, Counter[str]] = {}
 
     with count_requests(client) as steps["request"]:
         for i in range(PAYOUTS):
-            intent = make_intent(f"bench:{i}", "native", recipients[i % 9], AMOUNT, "bench", str(i))
+            intent = make_intent(
+                f"bench:{i}", "native", recipients[i % 9], AMOUNT, "bench", str(i), purpose=FAUCET
+            )
             request_payout(rt.store, intent, rt.clock.now_ms())
     started = time.perf_counter()
     with count_requests(client) as steps["send"]:

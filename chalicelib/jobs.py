@@ -68,6 +68,11 @@ def otc_reconcile(rt: Runtime, deadline_ms: int) -> dict[str, Any]:
     return reconcile(rt, deadline_ms)
 
 
+def otc_reserves(rt: Runtime, deadline_ms: int) -> dict[str, Any]:
+    """Compare escrow's ledger with its on-chain balance; one alert when escrow is short."""
+    from chalicelib.otc.jobs import reserves
+
+    return reserves(rt, deadline_ms)
 def webhooks(rt: Runtime, deadline_ms: int) -> dict[str, Any]:
     """Fan new events out to subscribed endpoints and deliver them, signed, in order."""
     register_webhook_events()
@@ -84,6 +89,8 @@ SCHEDULED_JOBS: list[tuple[str, Job]] = [
     ("payouts", payouts),
     # After it: settles what the engine just confirmed (the finalizer usually did already).
     ("otc_reconcile", otc_reconcile),
+    # Last: the ledger has just taken in what the reconciler settled.
+    ("otc_reserves", otc_reserves),
     # Last: delivers the events every job above just wrote.
     ("webhooks", webhooks),
 ]

@@ -1,11 +1,15 @@
-"""Prepare a fresh local chain: deploy the test token, fund the hot wallet and the node's accounts.
+"""Prepare a fresh local chain: deploy the test token, fund each wallet for its purpose and the
+node's accounts.
 
 Uses the node's unlocked, pre-funded account #0 as deployer and minter, so no key is needed.
+Each wallet gets what its purpose spends: the faucet native coins and tokens to hand out, the
+anchor wallet gas, and the escrow wallet gas only (its tokens are the traders' deposits).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +24,8 @@ HOT_WALLET_NATIVE = 1_000 * 10**18
 HOT_WALLET_TOKENS = 1_000_000 * 10**TOKEN_DECIMALS
 ACCOUNT_TOKENS = 10_000 * 10**TOKEN_DECIMALS
 USER_ACCOUNTS = 10
+# Gas for the escrow and anchor wallets: thousands of local transactions.
+GAS_ONLY_NATIVE = 100 * 10**18
 
 
 @dataclass(frozen=True)
@@ -59,14 +65,22 @@ def fund_native(w3: Any, to: str, amount: int) -> None:
     w3.eth.wait_for_transaction_receipt(tx, timeout=30)
 
 
-def prepare(w3: Any, hot_wallet: str) -> LocalChain:
-    """Deploy the token and the anchor registry; fund the hot wallet; mint to the accounts."""
+def prepare(w3: Any, wallets: Mapping[str, str] | str) -> LocalChain:
+    """Deploy the token and the anchor registry; fund each purpose's wallet; mint to accounts.
+
+    `wallets` maps purpose (escrow, faucet, anchor) to address; one address stands for a single
+    wallet shared by every purpose (it then gets all three fundings).
+    """
+    if isinstance(wallets, str):
+        wallets = {"escrow": wallets, "faucet": wallets, "anchor": wallets}
     accounts = list(w3.eth.accounts[:USER_ACCOUNTS])
     token_address = deploy(w3, "TestToken", TOKEN_NAME, TOKEN_SYMBOL, TOKEN_DECIMALS)
-    fund_native(w3, hot_wallet, HOT_WALLET_NATIVE)
-    mint(w3, token_address, hot_wallet, HOT_WALLET_TOKENS)
+    fund_native(w3, wallets["faucet"], HOT_WALLET_NATIVE)
+    mint(w3, token_address, wallets["faucet"], HOT_WALLET_TOKENS)
+    fund_native(w3, wallets["escrow"], GAS_ONLY_NATIVE)
+    fund_native(w3, wallets["anchor"], GAS_ONLY_NATIVE)
     for account in accounts:
         mint(w3, token_address, account, ACCOUNT_TOKENS)
-    # The service anchors message batches from its hot wallet, the registry's only submitter.
-    registry = deploy(w3, "AnchorRegistry", hot_wallet)
+    # The service anchors message batches from its anchor wallet, the registry's only submitter.
+    registry = deploy(w3, "AnchorRegistry", wallets["anchor"])
     return LocalChain(token_address, accounts[0], accounts, registry)

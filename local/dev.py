@@ -1,8 +1,9 @@
 """`make dev`: the whole service on this machine, on loopback, with embedded defaults.
 
 Starts the serialized DynamoDB-compatible store, a hardhat node, creates the table, deploys the
-test token, funds a fresh hot wallet, starts `chalice local`, and runs the scheduled jobs every
-2 s. Ctrl-C stops everything it started. State is ephemeral: each run starts from nothing.
+test token, funds a fresh wallet per purpose (escrow, faucet, anchor), starts `chalice local`,
+and runs the scheduled jobs every 2 s. Ctrl-C stops everything it started. State is ephemeral:
+each run starts from nothing.
 If the store, the chain node or the API dies, the stack says which and stops; a dead job runner
 is restarted (`local.supervisor`). Logs go to one folder per API port, emptied at each start.
 """
@@ -17,6 +18,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from chalicelib.core.settings import PURPOSE_KEY_SETTINGS
 from local import bootstrap, processes, supervisor
 from local.processes import HOST, Child, StackError
 
@@ -39,7 +41,7 @@ def _port(name: str, default: int) -> int:
 def service_env(
     store_url: str,
     rpc_url: str,
-    key: str,
+    keys: dict[str, str],
     token: str,
     admin: str,
     anchor_registry: str = "",
@@ -57,6 +59,8 @@ def service_env(
     return {
         **anchoring,
         **web,
+        # One wallet per purpose (escrow, faucet, anchor), each with its own local key.
+        **{PURPOSE_KEY_SETTINGS[purpose]: key for purpose, key in keys.items()},
         # Local batches are anchored after 5 s, so a demo does not wait the default 5 minutes.
         "ANCHOR_MAX_AGE_SECONDS": "5",
         "STAGE": "local",
@@ -65,7 +69,9 @@ def service_env(
         "CHAIN_RPC_URL": rpc_url,
         "CHAIN_ID": str(CHAIN_ID),
         "CONFIRMATIONS": str(CONFIRMATIONS),
-        "SIGNER_PRIVATE_KEY": key,
+        # The local node has no finalized tag of its own; 5 blocks (5 s) keeps demos and the
+        # finality-gated OTC secret quick. Public chains use the default depth or their tag.
+        "FINALITY_DEPTH": "5",
         "TOKEN_ADDRESS": token,
         "TOKEN_SYMBOL": bootstrap.TOKEN_SYMBOL,
         "TOKEN_DECIMALS": str(bootstrap.TOKEN_DECIMALS),
@@ -98,7 +104,13 @@ def log_folder(api_port: int) -> Path:
 
 
 def banner(
-    api: str, rpc: str, token: str, wallet: str, admin: str, logs: Path, pids: dict[str, int]
+    api: str,
+    rpc: str,
+    token: str,
+    wallets: dict[str, str],
+    admin: str,
+    logs: Path,
+    pids: dict[str, int],
 ) -> str:
     return "\n".join(
         [
@@ -109,7 +121,7 @@ def banner(
             f"  chain id      {CHAIN_ID}",
             f"  token (SKT)   {token}",
             f"  registry      {os.environ.get('ANCHOR_REGISTRY_ADDRESS', '-')}",
-            f"  hot wallet    {wallet}",
+            *(f"  {purpose + ' wallet':<14}{address}" for purpose, address in wallets.items()),
             f"  admin token   {admin}",
             f"  job runner    pid {pids['jobs']}   (kill -9 {pids['jobs']}: it is restarted)",
             f"  other pids    store {pids['store']}, chain {pids['chain']}, API {pids['api']}",
@@ -167,27 +179,27 @@ def main() -> int:
 
         from chalicelib.core.table import ensure_table
 
-        key = "0x" + secrets.token_hex(32)
-        hot_wallet = Account.from_key(key).address
+        keys = {purpose: "0x" + secrets.token_hex(32) for purpose in PURPOSE_KEY_SETTINGS}
+        wallets = {purpose: Account.from_key(key).address for purpose, key in keys.items()}
         signer_env: dict[str, str] = {}
         if os.environ.get("LOCAL_SIGNER", "").strip() == "kms":
             from local.kms_key import create_hot_key
 
+            # One KMS key, the shared wallet, pays for every purpose (no local keys then).
             signer_env, hot_wallet = create_hot_key(store_url)
+            keys, wallets = {}, dict.fromkeys(PURPOSE_KEY_SETTINGS, hot_wallet)
         w3 = Web3(Web3.HTTPProvider(rpc_url))
-        local_chain = bootstrap.prepare(w3, hot_wallet)
+        local_chain = bootstrap.prepare(w3, wallets)
         env = service_env(
             store_url,
             rpc_url,
-            key,
+            keys,
             local_chain.token_address,
             admin,
             local_chain.anchor_registry,
             api_url=f"http://{HOST}:{api_port}",
         )
-        if signer_env:  # the KMS key replaces the plain one
-            env.pop("SIGNER_PRIVATE_KEY")
-            env.update(signer_env)
+        env.update(signer_env)  # the KMS key, when asked for
         os.environ.update(env)
         ensure_table(boto3.client("dynamodb", endpoint_url=store_url), TABLE_NAME)
 
@@ -197,7 +209,7 @@ def main() -> int:
         jobs = start_jobs(env, logs)
         pids = {c.name: c.proc.pid for c in (store, chain, api, jobs)}
         print(
-            banner(api_url, rpc_url, local_chain.token_address, hot_wallet, admin, logs, pids),
+            banner(api_url, rpc_url, local_chain.token_address, wallets, admin, logs, pids),
             flush=True,
         )
         supervisor.watch(

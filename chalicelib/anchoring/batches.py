@@ -57,6 +57,7 @@ from chalicelib.core.store import (
     put_op,
     update_op,
 )
+from chalicelib.core.wallets import ANCHOR
 
 # Chunks per fenced transaction: 8 x 32 KiB stays far below the 4 MB transaction limit.
 CHUNKS_PER_TRANSACTION = 8
@@ -300,6 +301,7 @@ def anchor_intent(rt: Runtime, batch: Item, attempt: int) -> Intent:
         OWNER_TYPE,
         str(batch["batch_seq"]),
         data=data,
+        purpose=ANCHOR,
     )
 
 

@@ -20,13 +20,16 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.core.clock import iso
+from chalicelib.core.outbox.purposes import register_owner
 from chalicelib.core.store import Item, Key, key
+from chalicelib.core.wallets import ANCHOR
 
 PENDING_QUEUE = "anchor#pending"
 BATCH_QUEUE = "anchor#batches"
 COUNTER_KEY = key("anchor#seq", "counter")
 HEAD_KEY = key("anchor#head", "head")
 OWNER_TYPE = "anchor"
+register_owner(OWNER_TYPE, ANCHOR)  # anchors are sent from the anchor wallet only
 LEASE_NAME = "anchor-batcher"
 # 1,024 hashes = 32 KiB per item: well under DynamoDB's 400 KB item limit, and one page of
 # `GET /v1/anchors/{seq}/leaves` stays ~70 KB of JSON.

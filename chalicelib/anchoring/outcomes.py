@@ -33,6 +33,7 @@ from chalicelib.core.outbox.intents import intent_op
 from chalicelib.core.outbox.model import CONFIRMED, FAILED, NEEDS_ATTENTION
 from chalicelib.core.runtime import Runtime
 from chalicelib.core.store import ConditionFailed, Item, TransactionFailed, update_op
+from chalicelib.core.wallets import ANCHOR
 
 
 class AnchorReceiptMissing(DependencyUnavailable):
@@ -111,18 +112,19 @@ class Refusal:
 
 def registry_refusal(rt: Runtime, batch: Item) -> Refusal | None:
     """None if the registry would accept this batch now (read from the chain, not remembered)."""
-    assert rt.chain is not None and rt.signer is not None
+    anchor_wallet = rt.wallet(ANCHOR)
+    assert rt.chain is not None and anchor_wallet is not None
     try:
         head = read_head(chain_call(rt.chain), batch["contract"])
     except ValueError:
         return Refusal(
             "registry_unreadable", "the registry address does not answer like an AnchorRegistry"
         )
-    if head.submitter.lower() != rt.signer.address.lower():
+    if head.submitter.lower() != anchor_wallet.address.lower():
         return Refusal(
             "not_submitter",
-            "the hot wallet is not the registry's submitter",
-            {"submitter": head.submitter, "hot_wallet": rt.signer.address},
+            "the anchor wallet is not the registry's submitter",
+            {"submitter": head.submitter, "hot_wallet": anchor_wallet.address},
         )
     expected = int(batch["batch_seq"]) - 1
     on_chain_root = "0x" + head.last_root.hex()

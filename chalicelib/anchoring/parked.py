@@ -36,6 +36,7 @@ from chalicelib.core.outbox.intents import intent_op
 from chalicelib.core.parse import parse_count
 from chalicelib.core.runtime import Runtime
 from chalicelib.core.store import Item, TransactionFailed, update_op
+from chalicelib.core.wallets import ANCHOR
 
 STATUSES = ("pending", "needs_attention")
 PAGE_DEFAULT = 50
@@ -95,10 +96,10 @@ def retry_batch(rt: Runtime, raw_seq: str) -> dict[str, Any]:
     batch = find_batch(rt, raw_seq)
     if batch["status"] != STUCK:
         raise not_parked(batch)
-    if rt.chain is None or rt.signer is None:
+    if rt.chain is None or rt.wallet(ANCHOR) is None:
         raise Unprocessable(
-            "retrying an anchor needs the chain and the hot wallet "
-            "(CHAIN_RPC_URL, SIGNER_PRIVATE_KEY)",
+            "retrying an anchor needs the chain and the anchor wallet "
+            "(CHAIN_RPC_URL, ANCHOR_PRIVATE_KEY or SIGNER_PRIVATE_KEY)",
             code="chain_not_configured",
         )
     refusal = registry_refusal(rt, batch)

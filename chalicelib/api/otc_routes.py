@@ -18,6 +18,7 @@ matching = lazy_module("chalicelib.otc.matching")
 orders = lazy_module("chalicelib.otc.orders")
 deposit_refunds = lazy_module("chalicelib.otc.deposit_refunds")
 recovery = lazy_module("chalicelib.otc.recovery")
+reserves = lazy_module("chalicelib.otc.reserves")
 settlement = lazy_module("chalicelib.otc.settlement")
 
 bp = Blueprint(__name__)
@@ -49,6 +50,14 @@ def create_order() -> Response:
 ))
 def list_orders() -> Response:
     return json_response(200, orders.list_orders(get_runtime(), query_params(bp.current_request)))
+
+
+@route(bp, "/v1/otc/reserves", methods=["GET"], op=Op(
+    "Proof of reserves: escrow's liabilities against its balance on chain", tag="otc",
+))
+def get_reserves() -> Response:
+    """Proof of reserves: escrow's liabilities against its balance on chain (public)."""
+    return json_response(200, reserves.reserves(get_runtime()))
 
 
 @route(bp, "/v1/orders/{order_id}", methods=["GET"], op=Op("An order", tag="otc"))

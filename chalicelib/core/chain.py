@@ -143,12 +143,13 @@ class Web3Chain:
     def nonce(self, address: str, block: str = "latest") -> int:
         return int(self._rpc(self.w3.eth.get_transaction_count, checksum(address), block))
 
-    def balance(self, address: str) -> int:
-        return int(self._rpc(self.w3.eth.get_balance, checksum(address)))
+    def balance(self, address: str, block: int | str = "latest") -> int:
+        return int(self._rpc(self.w3.eth.get_balance, checksum(address), block))
 
-    def token_balance(self, token: str, address: str) -> int:
+    def token_balance(self, token: str, address: str, block: int | str = "latest") -> int:
         data = ERC20_BALANCE_OF_SELECTOR + bytes(12) + bytes.fromhex(address[2:])
-        out = self._rpc(self.w3.eth.call, {"to": checksum(token), "data": "0x" + data.hex()})
+        call = {"to": checksum(token), "data": "0x" + data.hex()}
+        out = self._rpc(self.w3.eth.call, call, block)
         return int.from_bytes(bytes(out), "big") if out else 0
 
     def has_code(self, address: str) -> bool:

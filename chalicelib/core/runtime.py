@@ -15,6 +15,7 @@ from chalicelib.core import parameters
 from chalicelib.core.clock import Clock
 from chalicelib.core.settings import Settings
 from chalicelib.core.store import DynamoStore
+from chalicelib.core.wallets import FAUCET, Wallets
 
 if TYPE_CHECKING:
     from chalicelib.core.chain import Web3Chain
@@ -94,8 +95,10 @@ class Runtime:
 
     @cached_property
     def signer(self) -> HotSigner | None:
-        """The active hot wallet (a local key or a KMS key, per SIGNER), or None when none is
-        set. Only it takes new payouts."""
+        """The shared wallet (a local key or a KMS key, per SIGNER), or None when none is set.
+
+        It pays for every purpose that has no key of its own (see chalicelib/core/wallets.py).
+        """
         spec = self.settings.signer
         if spec is None:
             return None
@@ -107,17 +110,12 @@ class Runtime:
         only drain the payouts they signed already, then are dropped from the settings."""
         built = [self._build_signer(spec, None) for spec in self.settings.retiring_signers]
         built += [self._build_signer("key", k) for k in self.settings.retiring_signer_private_keys]
-        active = self.signer.address if self.signer else None
+        active = {w.address for w in self.wallets.signers()}  # every purpose's active wallet
         kept: list[HotSigner] = []
         for s in built:
-            if s.address != active and all(s.address != k.address for k in kept):
+            if s.address not in active and all(s.address != k.address for k in kept):
                 kept.append(s)
         return kept
-
-    @property
-    def signers(self) -> list[HotSigner]:
-        """Every wallet the engine works for: the active one first, then the retiring ones."""
-        return ([self.signer] if self.signer else []) + self.retiring_signers
 
     def signer_for(self, address: str | None) -> HotSigner | None:
         """The signer of `address` if this deployment holds it (a payout is signed only by it)."""
@@ -149,6 +147,32 @@ class Runtime:
                 retries={"max_attempts": KMS_MAX_ATTEMPTS, "mode": "standard"},
             ),
         )
+
+    @cached_property
+    def wallets(self) -> Wallets:
+        """The wallets by purpose (escrow, faucet, anchor); see chalicelib/core/wallets.py."""
+        return Wallets(self.settings, lambda: self.signer)
+
+    def wallet(self, purpose: str) -> HotSigner | None:
+        """The active wallet that pays for `purpose`, or None when that purpose has no key."""
+        return self.wallets.signer(purpose)
+
+    @property
+    def signers(self) -> list[HotSigner]:
+        """Every wallet the engine works for: each purpose's active one, then retiring ones.
+
+        The faucet's wallet comes last among the active ones: its lane is the one with bursts
+        (a busy event), and running it last keeps a burst from holding up, within a tick, the
+        escrow's settlements and the anchors.
+        """
+        active = sorted(
+            self.wallets.signers(), key=lambda s: FAUCET in self.wallets.purposes_of(s.address)
+        )
+        return active + self.retiring_signers
+
+    def is_active(self, address: str) -> bool:
+        """Whether `address` is the active wallet of some purpose (it takes new intents)."""
+        return any(s.address.lower() == address.lower() for s in self.wallets.signers())
 
 
 _current: Runtime | None = None

@@ -16,7 +16,20 @@ from chalicelib.core.errors import SettingsError
 
 ADDRESS_RE = re.compile(r"^0x[0-9a-fA-F]{40}$")
 KEY_RE = re.compile(r"^(0x)?[0-9a-fA-F]{64}$")
-SECRET_FIELDS = {"signer_private_key", "retiring_signer_private_keys", "admin_token"}
+SECRET_FIELDS = {
+    "signer_private_key",
+    "retiring_signer_private_keys",
+    "escrow_private_key",
+    "faucet_private_key",
+    "anchor_private_key",
+    "admin_token",
+}
+# The wallets by purpose and the setting holding each one's key (see chalicelib/core/wallets.py).
+PURPOSE_KEY_SETTINGS = {
+    "escrow": "ESCROW_PRIVATE_KEY",
+    "faucet": "FAUCET_PRIVATE_KEY",
+    "anchor": "ANCHOR_PRIVATE_KEY",
+}
 
 
 def derived_salt(stage: str, table_name: str) -> str:
@@ -34,7 +47,12 @@ class Settings:
     chain_id: int = 31337
     confirmations: int = 2
     rpc_timeout_seconds: float = 5.0
+    # The shared wallet: pays for every purpose that has no key of its own (small deployments).
     signer_private_key: str | None = None
+    # One wallet per purpose: OTC escrow, faucet drips and claims, anchor transactions.
+    escrow_private_key: str | None = None
+    faucet_private_key: str | None = None
+    anchor_private_key: str | None = None
     # Keys being rotated out: they take no new payouts, only drain the ones they already signed
     # (rebroadcast, replace, cancel, fill their nonce gaps) until none is left.
     retiring_signer_private_keys: tuple[str, ...] = ()
@@ -266,6 +284,14 @@ def _faucet_settings(env: Mapping[str, str]) -> dict[str, object]:
     }
 
 
+def _key(env: Mapping[str, str], name: str) -> str | None:
+    key = _text(env, name, None)
+    if key is not None and not KEY_RE.match(key):
+        # The value is a secret: say what is wrong without echoing it.
+        raise SettingsError(f"{name} must be 32 bytes of hex (64 hex digits)")
+    return key
+
+
 def _origins(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     parts = [p.strip().rstrip("/") for p in (_text(env, name, "") or "").split(",") if p.strip()]
     for part in parts:
@@ -296,10 +322,10 @@ def _web_settings(env: Mapping[str, str]) -> dict[str, object]:
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Read and validate every setting; raise SettingsError naming the first bad one."""
     env = os.environ if env is None else env
-    key = _text(env, "SIGNER_PRIVATE_KEY", None)
-    if key is not None and not KEY_RE.match(key):
-        # The value is a secret: say what is wrong without echoing it.
-        raise SettingsError("SIGNER_PRIVATE_KEY must be 32 bytes of hex (64 hex digits)")
+    key = _key(env, "SIGNER_PRIVATE_KEY")
+    purpose_keys = {
+        f"{purpose}_private_key": _key(env, name) for purpose, name in PURPOSE_KEY_SETTINGS.items()
+    }
     retiring = _keys(env, "RETIRING_SIGNER_PRIVATE_KEYS")
     admin = _text(env, "ADMIN_TOKEN", None)
     if admin is not None and len(admin) < 16:
@@ -319,6 +345,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         confirmations=_int(env, "CONFIRMATIONS", 2, 0, 1000),
         rpc_timeout_seconds=_float(env, "RPC_TIMEOUT_SECONDS", 5.0, 0.1, 60.0),
         signer_private_key=key,
+        **purpose_keys,  # type: ignore[arg-type]
         retiring_signer_private_keys=retiring,
         retiring_signers=_retiring_kms(env),
         finality_depth=_int(env, "FINALITY_DEPTH", 64, 1, 10_000),

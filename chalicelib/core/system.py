@@ -7,6 +7,7 @@ from typing import Any
 from chalicelib import VERSION
 from chalicelib.core.errors import ServiceError
 from chalicelib.core.runtime import Runtime
+from chalicelib.core.wallets import ESCROW
 
 
 def health(rt: Runtime) -> tuple[int, dict[str, Any]]:
@@ -41,15 +42,18 @@ def info(rt: Runtime) -> dict[str, Any]:
         contracts["token"] = s.token_address
     if s.anchor_registry_address:
         contracts["anchor_registry"] = s.anchor_registry_address
-    signer = rt.signer
+    escrow = rt.wallet(ESCROW)
     from chalicelib.otc.pairs import load_pairs  # the OTC flow's; tradable only with an escrow
 
-    pairs = [p.public() for p in load_pairs(s).values()] if signer else []
+    pairs = [p.public() for p in load_pairs(s).values()] if escrow else []
     return {
         "version": VERSION,
         "chain_id": s.chain_id,
         "confirmations": s.confirmations,
-        "escrow_address": signer.address if signer else None,
+        # Where OTC deposits go: the escrow wallet, which pays only OTC settlements and refunds.
+        "escrow_address": escrow.address if escrow else None,
+        # Each wallet once: its address, the purposes it pays for, and whether it is shared.
+        "wallets": rt.wallets.public(),
         "assets": assets,
         "contracts": contracts,
         "pairs": pairs,

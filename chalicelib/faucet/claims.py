@@ -20,6 +20,7 @@ from chalicelib.core.outbox.intents import intent_op, make_intent
 from chalicelib.core.outbox.model import payout_key
 from chalicelib.core.runtime import Runtime
 from chalicelib.core.store import Item, TransactionFailed, put_op, update_op
+from chalicelib.core.wallets import FAUCET
 from chalicelib.faucet import attempts, counters, validate
 from chalicelib.faucet.claimstate import (
     CLAIM_OWNER,
@@ -60,7 +61,7 @@ def claim_code(rt: Runtime, body: dict[str, Any], client_ip: str) -> Result:
     event_id, attempt = item["event_id"], int(item["attempts"]) + 1
     intent = make_intent(
         payout_key_of(code, attempt), item["asset"], wallet, int(item["amount"]),
-        CLAIM_OWNER, owner_id(code, attempt),
+        CLAIM_OWNER, owner_id(code, attempt), purpose=FAUCET,
     )
     claim = {
         **claim_key(code, attempt),

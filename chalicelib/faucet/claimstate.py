@@ -21,8 +21,10 @@ from boto3.dynamodb.conditions import Attr
 
 from chalicelib.core.clock import iso
 from chalicelib.core.money import format_amount
+from chalicelib.core.outbox.purposes import register_owner
 from chalicelib.core.settings import Settings
 from chalicelib.core.store import Item, Op, update_op
+from chalicelib.core.wallets import FAUCET
 from chalicelib.faucet import counters
 from chalicelib.faucet.config import symbol_of
 from chalicelib.faucet.counters import AVAILABLE
@@ -34,6 +36,7 @@ from chalicelib.faucet.keys import (
 )
 
 CLAIM_OWNER = "claim"
+register_owner(CLAIM_OWNER, FAUCET)  # event claims are paid from the faucet wallet only
 PENDING = "pending"
 PAID = "paid"
 FAILED = "failed"

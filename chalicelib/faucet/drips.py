@@ -21,14 +21,17 @@ from chalicelib.core.idempotency import RequestIdentity, identity
 from chalicelib.core.log import log
 from chalicelib.core.money import format_amount
 from chalicelib.core.outbox.intents import intent_op, make_intent
+from chalicelib.core.outbox.purposes import register_owner
 from chalicelib.core.runtime import Runtime
 from chalicelib.core.store import Item, TransactionFailed, put_op
+from chalicelib.core.wallets import FAUCET
 from chalicelib.faucet import config, ratelimit, stats
 from chalicelib.faucet.keys import drip_key, drip_slot_key
 from chalicelib.faucet.ratelimit import IP, WALLET, Slots, Subject
 from chalicelib.faucet.wallets import drip_wallet
 
 DRIP_OWNER = "drip"
+register_owner(DRIP_OWNER, FAUCET)  # drips are paid from the faucet wallet only
 PENDING = "pending"
 
 
@@ -58,7 +61,9 @@ def record_drip(
         made = rt.store.get(**drip_key(drip_id))
         if made is not None:
             return _replay(rt, who, made, subjects), True
-    intent = make_intent(f"drip:{drip_id}", asset, wallet, amount, DRIP_OWNER, drip_id)
+    intent = make_intent(
+        f"drip:{drip_id}", asset, wallet, amount, DRIP_OWNER, drip_id, purpose=FAUCET
+    )
     with who.unresolved():
         return _drip(rt, who, drip_id, intent, subjects, decimals)
 

@@ -19,11 +19,15 @@ from chalicelib.core.log import log
 from chalicelib.core.outbox import intents
 from chalicelib.core.outbox.finalize import register_finalizer
 from chalicelib.core.outbox.model import payout_id, payout_key, public_view
+from chalicelib.core.outbox.purposes import register_owner
 from chalicelib.core.runtime import Runtime
 from chalicelib.core.store import Item, TransactionFailed
+from chalicelib.core.wallets import ESCROW
 from chalicelib.otc import deposits, signatures
 
 OWNER_TYPE = "deposit_refund"
+# A stray deposit went to escrow: it goes back from escrow, never from another purpose's wallet.
+register_owner(OWNER_TYPE, ESCROW)
 
 def refund_key(tx: str) -> str:
     return f"otc:deposit-refund:{tx}"
@@ -42,7 +46,9 @@ def refund_deposit(rt: Runtime, raw_tx: str, body: dict[str, Any]) -> tuple[int,
     if used is not None:
         raise deposits.already_used(used)
     paid = _proven(rt, tx, signed.signer, asset)
-    refund = intents.make_intent(key, asset, signed.signer, paid.amount, OWNER_TYPE, tx)
+    refund = intents.make_intent(
+        key, asset, signed.signer, paid.amount, OWNER_TYPE, tx, purpose=ESCROW
+    )
     ops = [
         deposits.guard_op(tx, key, now),
         intents.intent_op(refund, now),
@@ -61,9 +67,15 @@ def refund_deposit(rt: Runtime, raw_tx: str, body: dict[str, Any]) -> tuple[int,
 
 
 def _proven(rt: Runtime, tx: str, sender: str, asset: str) -> payments.Payment:
-    """What the deposit moved from `sender` to one of our wallets (any age: it is theirs)."""
+    """What the deposit moved from `sender` to escrow (any age: it is theirs).
+
+    Only escrow's wallets count: a transfer that funded the faucet or the anchor wallet is
+    nobody's deposit, and escrow must never pay it back.
+    """
     last: Exception | None = None
-    for wallet in rt.signers:  # a deposit made before a key rotation went to the old wallet
+    escrow = rt.wallet(ESCROW)
+    # A deposit made before a key rotation went to the old wallet.
+    for wallet in ([escrow] if escrow else []) + rt.retiring_signers:
         expected = payments.Expected(tx, sender, wallet.address, asset, min_amount=1)
         try:
             return payments.verify_payment(rt.chain, expected, rt.settings.confirmations)

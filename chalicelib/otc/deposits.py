@@ -2,9 +2,9 @@
 
 The seam between the OTC flow and the shared payment verifier (`chalicelib/core/payments.py`):
 on chain, the deposit must have succeeded at depth, be sent by the party, pay the escrow address
-(the service's hot wallet) at least the required amount of the right asset, and be recent. The
-global tx guard, written in the same transaction as the order change it funds, makes one deposit
-fund one order side, ever.
+(the escrow wallet, which pays nothing else) at least the required amount of the right asset,
+and be recent. The global tx guard, written in the same transaction as the order change it
+funds, makes one deposit fund one order side, ever.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from chalicelib.core.assets import resolve_asset
 from chalicelib.core.errors import BadRequest, NotFound, ServiceError
 from chalicelib.core.runtime import Runtime
 from chalicelib.core.store import Item, Op, TransactionFailed
+from chalicelib.core.wallets import ESCROW
 from chalicelib.otc.model import BUY, SELL
 from chalicelib.otc.pairs import Pair
 
@@ -32,10 +33,11 @@ class Deposit:
 
 
 def escrow_address(rt: Runtime) -> str:
-    """The escrow: the service's hot wallet. Without one, OTC is off on this deployment."""
-    if rt.signer is None:
+    """The escrow wallet's address. Without an escrow wallet, OTC is off on this deployment."""
+    escrow = rt.wallet(ESCROW)
+    if escrow is None:
         raise NotFound("OTC trading is not configured on this deployment", code="otc_disabled")
-    return rt.signer.address
+    return escrow.address
 
 
 def required(pair: Pair, gives: str, amount: int, quote_total: int) -> tuple[str, int]:

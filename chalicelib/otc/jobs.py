@@ -18,6 +18,12 @@ def reconcile(rt: Runtime, deadline_ms: int) -> dict[str, Any]:
     return run_reconciler(rt, deadline_ms)
 
 
+def reserves(rt: Runtime, deadline_ms: int) -> dict[str, Any]:
+    from chalicelib.otc.reserves import check
+
+    return check(rt, deadline_ms)
+
+
 def run_once(rt: Runtime, deadline_ms: int) -> dict[str, Any]:
     """One pass of both (the admin's reconcile): expire what ran out, drive what is settling."""
     return {"expiry": expiry(rt, deadline_ms), "reconcile": reconcile(rt, deadline_ms)}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from chalicelib.core.outbox.intents import Intent, make_intent
 from chalicelib.core.store import Item
+from chalicelib.core.wallets import ESCROW
 from chalicelib.otc.model import (
     BASE_LEG,
     CHANGE_MAKER,
@@ -31,7 +32,7 @@ REFUND_OF = {MAKER: REFUND_MAKER, TAKER: REFUND_TAKER}
 
 def intent(order: Item, role: str, asset: str, to: str, amount: int, retry: int = 0) -> Intent:
     key = payout_key_for(order["id"], role, retry)
-    return make_intent(key, asset, to, amount, OWNER_TYPE, order["id"])
+    return make_intent(key, asset, to, amount, OWNER_TYPE, order["id"], purpose=ESCROW)
 
 
 def source(order: Item, role: str) -> str:

@@ -25,7 +25,8 @@ from chalicelib.core.outbox.model import payout_id
 from chalicelib.core.runtime import Runtime
 from chalicelib.core.signing import SignedAction
 from chalicelib.core.store import Item, TransactionFailed, put_op
-from chalicelib.otc import deposits, hashlock, legs, limits, signatures
+from chalicelib.core.wallets import ESCROW
+from chalicelib.otc import deposits, hashlock, ledger, legs, limits, signatures
 from chalicelib.otc.deposits import Deposit
 from chalicelib.otc.model import (
     MATCHED,
@@ -177,6 +178,7 @@ def _matched(
         )
         ops += [intents.intent_op(i, now) for i in planned.values()]
         ops.append(deposits.guard_op(deposit.tx, f"otc:{order['id']}:taker", now))
+        ops += ledger.credit_ops(order["id"], deposit.asset, deposit.amount)
         return new, ops
     secret = hashlock.new_secret(order["id"])
     settle_by = now + rt.settings.otc_settlement_window_seconds * 1000
@@ -220,11 +222,14 @@ def _refund_refused(
         deposit.amount,
         OWNER_TYPE,
         order["id"],
+        purpose=ESCROW,
     )
     ops = [
         deposits.guard_op(deposit.tx, _refused_use(order), now),
         signatures.guard_op(signed, now, order["id"]),
         intents.intent_op(refund, now),
+        # Escrow holds it until the refund is confirmed (then the finalizer debits it).
+        *ledger.credit_ops(order["id"], deposit.asset, deposit.amount),
     ]
     try:
         rt.store.transact(ops)

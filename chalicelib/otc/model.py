@@ -29,7 +29,9 @@ from typing import Any
 from boto3.dynamodb.conditions import Attr, ConditionBase
 
 from chalicelib.core.clock import iso
+from chalicelib.core.outbox.purposes import register_owner
 from chalicelib.core.store import Item, Key, Op, delete_op, key, put_op, update_op
+from chalicelib.core.wallets import ESCROW
 from chalicelib.otc.pairs import Pair
 from chalicelib.otc.webhook_events import order_event_op
 
@@ -72,6 +74,8 @@ REFUND_END = {
 }
 
 OWNER_TYPE = "otc"
+# Every OTC payout (settlement legs, change, refunds) comes out of the escrow wallet only.
+register_owner(OWNER_TYPE, ESCROW)
 EXPIRY_QUEUE = "otc#expiry"
 RECONCILE_QUEUE = "otc#reconcile"
 

@@ -15,7 +15,7 @@ from chalicelib.core.log import log
 from chalicelib.core.parse import is_ascii_digits, parse_count
 from chalicelib.core.runtime import Runtime
 from chalicelib.core.store import Item, TransactionFailed, decode_cursor, encode_cursor, put_op
-from chalicelib.otc import counters, deposits, limits, signatures
+from chalicelib.otc import counters, deposits, ledger, limits, signatures
 from chalicelib.otc.model import (
     BUY,
     OPEN,
@@ -98,6 +98,7 @@ def create_order(rt: Runtime, body: dict[str, Any], ip: str) -> dict[str, Any]:
         deposits.guard_op(tx, f"otc:{oid}:maker", now),
         signatures.guard_op(signed, now, oid),
         counters.count_op(pair.name, oid, "created"),
+        *ledger.credit_ops(oid, deposit.asset, deposit.amount),  # escrow now owes it back
     ]
     try:
         rt.store.transact(ops)

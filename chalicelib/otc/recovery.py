@@ -13,6 +13,7 @@ Ambiguous payouts (needs_attention) never lead here: they wait for the engine.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from chalicelib.core.errors import Conflict
@@ -21,6 +22,7 @@ from chalicelib.core.outbox import intents
 from chalicelib.core.outbox.model import CONFIRMED, FAILED, payout_key
 from chalicelib.core.runtime import Runtime
 from chalicelib.core.store import Item, Op, TransactionFailed, delete_op
+from chalicelib.core.wallets import ESCROW
 from chalicelib.otc import legs
 from chalicelib.otc.model import (
     REFUND_ADMIN,
@@ -46,7 +48,13 @@ def leg_payouts(rt: Runtime, order: Item) -> dict[str, Item | None]:
 
 
 def to_recovery(
-    rt: Runtime, order: Item, failed: list[str], in_flight: bool, now: int, fence: Op | None
+    rt: Runtime,
+    order: Item,
+    failed: list[str],
+    in_flight: bool,
+    now: int,
+    fence: Op | None,
+    extra: Sequence[Op] = (),
 ) -> str | None:
     old = order["status"]
     _, ops = move(
@@ -57,7 +65,7 @@ def to_recovery(
         failed_roles=failed,
         awaiting=AWAITING_PAYOUTS if in_flight else AWAITING_ADMIN,
     )
-    if not commit(rt, ops, fence):
+    if not commit(rt, [*ops, *extra], fence):
         return None
     alert(
         "otc_settlement_recovery",
@@ -70,11 +78,12 @@ def to_recovery(
 
 
 def await_admin(
-    rt: Runtime, order: Item, failed: list[str], now: int, fence: Op | None
+    rt: Runtime, order: Item, failed: list[str], now: int, fence: Op | None,
+    extra: Sequence[Op] = (),
 ) -> str | None:
     """Every leg has concluded: take the order off the reconciler's queue until an admin acts."""
     _, ops = move(order, SETTLEMENT_RECOVERY, now, failed_roles=failed, awaiting=AWAITING_ADMIN)
-    if not commit(rt, ops, fence):
+    if not commit(rt, [*ops, *extra], fence):
         return None
     return f"{SETTLEMENT_RECOVERY}->awaiting_admin"
 
@@ -102,7 +111,7 @@ def retry(rt: Runtime, order_id: str) -> dict[str, Any]:
     again = {
         role: intents.make_intent(
             f"otc:{order_id}:{role}:retry{attempt}",
-            p["asset"], p["to"], int(p["amount"]), p["owner_type"], order_id,
+            p["asset"], p["to"], int(p["amount"]), p["owner_type"], order_id, purpose=ESCROW,
         )
         for role, p in payouts.items()
         if p is not None and p["status"] == FAILED

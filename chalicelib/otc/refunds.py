@@ -7,6 +7,8 @@ settlement window that ran out ends `expired`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from chalicelib.core.log import log
 from chalicelib.core.runtime import Runtime
 from chalicelib.core.store import Item, Op
@@ -15,11 +17,15 @@ from chalicelib.otc.model import REFUND_END, move
 from chalicelib.otc.writes import commit
 
 
-def finish_refund(rt: Runtime, order: Item, fence: Op | None, now: int) -> bool:
-    """`refund_pending -> cancelled|expired`; False if someone else moved the order first."""
+def finish_refund(
+    rt: Runtime, order: Item, fence: Op | None, now: int, extra: Sequence[Op] = ()
+) -> bool:
+    """`refund_pending -> cancelled|expired` (with `extra`: the ledger's debits); False if
+    someone else moved the order first."""
     end = REFUND_END[order["refund_reason"]]
     _, ops = move(order, end, now, ended_at=now)
     ops.append(counters.count_op(order["pair"], order["id"], end))
+    ops += extra
     if not commit(rt, ops, fence):
         return False
     log("otc_refund_finished", order_id=order["id"], status=end)

@@ -12,6 +12,7 @@ id (a conditional put), so a trade is recorded exactly once however often comple
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from boto3.dynamodb.conditions import Attr
@@ -137,8 +138,11 @@ def trade_item(order: Item, now: int) -> Item:
     }
 
 
-def complete(rt: Runtime, order: Item, fence: Op | None, now: int) -> bool:
-    """`settling -> completed` with the trade record; False if someone else moved it first."""
+def complete(
+    rt: Runtime, order: Item, fence: Op | None, now: int, extra: Sequence[Op] = ()
+) -> bool:
+    """`settling -> completed` with the trade record (and `extra`: the ledger's debits);
+    False if someone else moved it first."""
     trade = trade_item(order, now)
     _, ops = move(order, COMPLETED, now, completed_at=now, trade_id=trade["id"])
     ops += [
@@ -147,6 +151,7 @@ def complete(rt: Runtime, order: Item, fence: Op | None, now: int) -> bool:
                if_absent=True, name="trade_guard"),
         put_op(trade, name="trade"),
         counters.count_op(order["pair"], order["id"], "completed"),
+        *extra,
     ]
     if not commit(rt, ops, fence):
         return False

@@ -5,7 +5,7 @@ from __future__ import annotations
 from chalicelib.core.leases import LeaseLost
 from chalicelib.core.runtime import Runtime
 from chalicelib.core.store import Item, Op, TransactionFailed
-from chalicelib.otc import signatures
+from chalicelib.otc import ledger, signatures
 
 
 def commit(rt: Runtime, ops: list[Op], fence: Op | None) -> bool:
@@ -18,7 +18,7 @@ def commit(rt: Runtime, ops: list[Op], fence: Op | None) -> bool:
     except TransactionFailed as exc:
         if exc.failed("lease") is not None:
             raise LeaseLost("the lease was lost; stopping before writing anything") from exc
-        if exc.failed("order") is not None:
+        if exc.failed("order") is not None or exc.failed(ledger.DEBIT) is not None:
             return False
         raise
     return True

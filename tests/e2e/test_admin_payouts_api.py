@@ -17,7 +17,9 @@ def test_without_a_status_every_payout_is_listed_across_pages(
 ) -> None:
     made = []
     for n in range(5):
-        intent = make_intent(f"admin:k{n}", "native", TO, 10 + n, "admin", f"k{n}")
+        intent = make_intent(
+            f"admin:k{n}", "native", TO, 10 + n, "admin", f"k{n}", purpose="faucet"
+        )
         payout, _ = request_payout(rt.store, intent, rt.clock.now_ms())
         made.append(payout["id"])
     for pid in made[:2]:  # two of them have ended

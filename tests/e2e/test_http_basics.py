@@ -204,6 +204,10 @@ def test_info_describes_chain_assets_and_escrow(install: Install) -> None:
         "chain_id": 31337,
         "confirmations": 3,
         "escrow_address": DEV_ADDRESS,
+        # One shared wallet here (only SIGNER_PRIVATE_KEY is set), shown as such.
+        "wallets": [
+            {"address": DEV_ADDRESS, "purposes": ["escrow", "faucet", "anchor"], "shared": True}
+        ],
         "assets": {
             "ETH": {"address": "native", "decimals": 18},
             "SKT": {"address": TOKEN, "decimals": 6},
@@ -218,8 +222,10 @@ def test_info_without_token_or_signer(client: Client) -> None:
     assert resp.status_code == 200
     body = body_of(resp)
     assert set(body) == {
-        "version", "chain_id", "confirmations", "escrow_address", "assets", "contracts", "pairs",
+        "version", "chain_id", "confirmations", "escrow_address", "wallets", "assets",
+        "contracts", "pairs",
     }
+    assert body["wallets"] == []
     assert body["pairs"] == []
     assert body["escrow_address"] is None
     assert body["assets"] == {"ETH": {"address": "native", "decimals": 18}}

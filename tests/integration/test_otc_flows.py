@@ -97,8 +97,9 @@ def signed(rt: Runtime, action: str, fields: dict[str, Any], order_id: str | Non
 
 
 def escrow(rt: Runtime) -> str:
-    assert rt.signer is not None
-    return rt.signer.address
+    address = rt.wallets.address("escrow")
+    assert address is not None
+    return address
 
 
 def send(w3: Any, rt: Runtime, sender: str, asset: str, amount: int, to: str | None = None,

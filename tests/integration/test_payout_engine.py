@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from eth_account import Account
 
-from chalicelib.core.outbox import finalize
+from chalicelib.core.outbox import finalize, purposes
 from chalicelib.core.outbox.intents import IdempotencyKeyConflict, make_intent, request_payout
 from chalicelib.core.outbox.jobs import run_confirmer, run_engine, run_sender
 from chalicelib.core.outbox.model import finalize_key, payout_key
@@ -25,11 +25,14 @@ from chalicelib.core.outbox.service import get_payout
 from chalicelib.core.outbox.wallet import wallet_key
 from chalicelib.core.runtime import Runtime
 from chalicelib.core.store import Item
+from chalicelib.core.wallets import FAUCET
 from local import bootstrap
 
 ETH = 10**18
 TOKEN = 10**18
 OWNER = "test"
+# Test payouts come from the faucet wallet (in these tests, the shared wallet pays every purpose).
+purposes.register_owner(OWNER, FAUCET)
 Finalized = list[tuple[str, str]]
 
 
@@ -88,7 +91,7 @@ def balance(w3: Any, asset: str, address: str) -> int:
 def request(
     rt: Runtime, key: str, asset: str, to: str, amount: int, owner_id: str | None = None
 ) -> Item:
-    intent = make_intent(key, asset, to, amount, OWNER, owner_id or key)
+    intent = make_intent(key, asset, to, amount, OWNER, owner_id or key, purpose=FAUCET)
     return request_payout(rt.store, intent, rt.clock.now_ms())[0]
 
 

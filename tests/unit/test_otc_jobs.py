@@ -34,8 +34,10 @@ def settling(store: DynamoStore, n: int, status: str = "confirmed") -> Item:
     """A matched on-chain order whose two legs are in `status`."""
     oid = seed_order(store, n)["id"]
     legs = {
-        "base": make_intent(f"otc:{oid}:base", TOKEN, TAKER, 10 * UNIT, "otc", oid),
-        "quote": make_intent(f"otc:{oid}:quote", "native", MAKER, UNIT // 10, "otc", oid),
+        "base": make_intent(f"otc:{oid}:base", TOKEN, TAKER, 10 * UNIT, "otc", oid,
+                            purpose="escrow"),
+        "quote": make_intent(f"otc:{oid}:quote", "native", MAKER, UNIT // 10, "otc", oid,
+                             purpose="escrow"),
     }
     for intent in legs.values():
         store.put({**intent_item(intent, START_MS), "status": status})
@@ -136,7 +138,7 @@ def test_a_failed_refund_goes_to_recovery_and_an_admin_refund_sends_it_again(
 
     order = seed_order(rt.store, 1)
     refund = make_intent(f"otc:{order['id']}:refund_maker", TOKEN, MAKER, 10 * UNIT, "otc",
-                         order["id"])
+                         order["id"], purpose="escrow")
     rt.store.put({**intent_item(refund, START_MS), "status": "failed"})
     seed_order(rt.store, 1, status="refund_pending", refund_reason="cancel", version=2,
                payouts={"refund_maker": refund.id})

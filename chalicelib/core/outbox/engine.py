@@ -66,6 +66,18 @@ class Run:
     def now(self) -> int:
         return self.rt.clock.now_ms()
 
+    def takes(self, payout: Item) -> bool:
+        """Whether this run may give `payout` (an intent, no nonce yet) a nonce of its wallet.
+
+        Only the active wallet of the payout's purpose does: a faucet run never signs an
+        escrow payout, and a wallet that waits for funds holds up no other purpose's payouts.
+        """
+        if not self.active:
+            return False
+        purpose = payout.get("purpose")
+        owner = self.rt.wallet(purpose) if purpose else self.rt.signer
+        return owner is not None and owner.address.lower() == self.wallet.lower()
+
     def time_left(self) -> bool:
         """False once the run should stop to finish before its deadline and lease expiry."""
         now = self.now()
@@ -102,7 +114,7 @@ def lease_name(wallet: str) -> str:
 def with_run(
     rt: Runtime, deadline_ms: int, body: Callable[[Run], None], signer: Signer | None = None
 ) -> dict[str, Any]:
-    """Run `body` for one wallet (the active one by default) under that wallet's lease.
+    """Run `body` for one wallet (the shared one by default) under that wallet's lease.
 
     A held lease makes this run a no-op. A chain that stops answering ends the run early
     with everything stored; the caller goes on with what needs no chain (finalizers).
@@ -117,7 +129,7 @@ def with_run(
         lease = acquire(rt.store, rt.clock, lease_name(signer.address), rt.settings.lease_ttl_ms)
     except LeaseHeld:
         return {"skipped": "lease_held"}
-    active = rt.signer is not None and signer.address == rt.signer.address
+    active = rt.is_active(signer.address)
     run = Run(rt, chain, signer, lease, deadline_ms, active=active)
     try:
         body(run)

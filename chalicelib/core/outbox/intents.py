@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from chalicelib.core.addresses import normalize_address
 from chalicelib.core.errors import BadRequest, Conflict
 from chalicelib.core.money import MAX_UINT256
+from chalicelib.core.outbox import purposes
 from chalicelib.core.outbox.model import NATIVE, REQUESTED, index_fields, payout_id, payout_key
 from chalicelib.core.store import DynamoStore, Item, Op, TransactionFailed, put_op
 
@@ -37,6 +38,7 @@ class Intent:
     owner_type: str
     owner_id: str
     data: str | None = None  # calldata for contract calls (anchoring); None for transfers
+    purpose: str = ""  # whose wallet pays: escrow, faucet or anchor (see purposes.py)
 
     @property
     def id(self) -> str:
@@ -50,6 +52,7 @@ class Intent:
             and item.get("data") == self.data
             and item.get("owner_type") == self.owner_type
             and item.get("owner_id") == self.owner_id
+            and item.get("purpose") == self.purpose
         )
 
 
@@ -61,8 +64,11 @@ def make_intent(
     owner_type: str,
     owner_id: str,
     data: str | None = None,
+    *,
+    purpose: str,
 ) -> Intent:
-    """Validate and normalise the parameters of a payout."""
+    """Validate and normalise the parameters of a payout paid from `purpose`'s wallet."""
+    purposes.check(owner_type, purpose)
     if not key or len(key) > MAX_KEY_LENGTH:
         raise BadRequest("payout key must be 1..200 characters", code="invalid_payout_key")
     if asset != NATIVE:
@@ -71,7 +77,8 @@ def make_intent(
         raise BadRequest("amount must be an integer of base units", code="invalid_amount")
     if amount == 0 and data is None:
         raise BadRequest("amount must be greater than zero", code="invalid_amount")
-    return Intent(key, asset, normalize_address(to, field="to"), amount, owner_type, owner_id, data)
+    to = normalize_address(to, field="to")
+    return Intent(key, asset, to, amount, owner_type, owner_id, data, purpose)
 
 
 def intent_item(intent: Intent, now: int) -> Item:
@@ -86,6 +93,7 @@ def intent_item(intent: Intent, now: int) -> Item:
         "data": intent.data,
         "owner_type": intent.owner_type,
         "owner_id": intent.owner_id,
+        "purpose": intent.purpose,
         "status": REQUESTED,
         "attempts": [],
         "version": 1,
@@ -96,7 +104,12 @@ def intent_item(intent: Intent, now: int) -> Item:
 
 
 def intent_op(intent: Intent, now: int) -> Op:
-    """The transaction item that creates the payout (fails if its key already exists)."""
+    """The transaction item that creates the payout (fails if its key already exists).
+
+    Refuses (WrongWallet) an intent whose owner may not spend from its purpose's wallet, however
+    the intent was built.
+    """
+    purposes.check(intent.owner_type, intent.purpose)
     return put_op(intent_item(intent, now), if_absent=True, name=INTENT_OP)
 
 

@@ -23,14 +23,29 @@ def _every_wallet(rt: Runtime, deadline_ms: int, body: Callable[[Run], None]) ->
         return with_run(rt, deadline_ms, body)  # reports chain_disabled
     total: Counter[str] = Counter()
     skipped: dict[str, Any] = {}
-    for signer in rt.signers:
-        summary = with_run(rt, deadline_ms, body, signer)
+    signers = rt.signers
+    for i, signer in enumerate(signers):
+        summary = with_run(rt, _share(rt, deadline_ms, len(signers) - i), body, signer)
         for name, value in summary.items():
             if isinstance(value, int):
                 total[name] += value
             else:
                 skipped[name] = value
     return {**skipped, **total}
+
+
+def _share(rt: Runtime, deadline_ms: int, lanes_left: int) -> int:
+    """A wallet's deadline: an equal share of the time left, one share kept for what follows.
+
+    So a wallet with a burst to send (the faucet at a busy event) can use up neither the other
+    wallets' time nor the finalizers' that tell the flows, in the same invocation; what it did
+    not finish, its next run continues.
+    """
+    now, margin = rt.clock.now_ms(), rt.settings.job_margin_ms
+    left = deadline_ms - now - margin
+    if left <= 0:
+        return deadline_ms
+    return now + margin + left // (lanes_left + 1)
 
 
 def run_sender(rt: Runtime, deadline_ms: int) -> dict[str, Any]:

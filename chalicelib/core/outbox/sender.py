@@ -88,6 +88,8 @@ def take_new(run: Run) -> None:
     funds = Funds(run)
     batch: list[Item] = []
     for copy in run.store.iter_work(queue(REQUESTED)):
+        if not run.takes(copy):
+            continue  # another purpose's lane: its own wallet sends it (or waits for funds)
         if run.summary[f"{REQUESTED}->{SIGNED}"] + len(batch) >= MAX_PER_RUN:
             break
         payout = run.store.get(**payout_key(copy["id"]))  # the index copy may lag behind

@@ -27,6 +27,7 @@ from chalicelib.core.outbox.model import (
     public_view,
     queue,
 )
+from chalicelib.core.outbox.purposes import register_owner
 from chalicelib.core.outbox.webhook_events import payout_event_op
 from chalicelib.core.parse import is_ascii_digits, parse_count
 from chalicelib.core.runtime import Runtime
@@ -38,8 +39,12 @@ from chalicelib.core.store import (
     put_op,
     update_op,
 )
+from chalicelib.core.wallets import FAUCET
 
 ADMIN_OWNER = "admin"
+# An operator's payouts come from the faucet wallet: never from escrow, which holds only what
+# traders deposited and owes exactly that (its ledger would no longer match).
+register_owner(ADMIN_OWNER, FAUCET)
 PAGE_MAX = 100
 # An operator's cancel may allow up to this per gas (100,000 gwei): far above any real spike,
 # low enough that a typo cannot hand the whole wallet to a block builder.
@@ -123,7 +128,8 @@ def request_admin_payout(
     amount = parse_amount(body.get("amount"), decimals)
     _refuse_contract_recipient(rt.settings, body.get("to"))
     intent = make_intent(
-        f"admin:{key.strip()}", asset, body.get("to"), amount, ADMIN_OWNER, key.strip()
+        f"admin:{key.strip()}", asset, body.get("to"), amount, ADMIN_OWNER, key.strip(),
+        purpose=FAUCET,
     )
     now = rt.clock.now_ms()
     payout, created = request_payout(rt.store, intent, now)
