@@ -20,7 +20,7 @@ LISTEN_BACKLOG = 256
 
 
 def _method_not_allowed(handler: BaseHTTPRequestHandler) -> None:
-    """TRACE and CONNECT never reach a route: answer in the API's error shape, not a 501 page.
+    """A method no route can have (TRACE, CONNECT, QUERY, ...): the API's error shape, 405.
 
     chalice's handler only knows the methods routes can have; the standard library answers any
     other with a 501 HTML page (a server error to a client). API Gateway refuses them too.
@@ -45,8 +45,14 @@ def main(argv: list[str] | None = None) -> int:
     from chalice.cli import main as chalice_main
 
     chalice_local.ThreadedHTTPServer.request_queue_size = LISTEN_BACKLOG
-    handler = chalice_local.ChaliceRequestHandler
-    handler.do_TRACE = handler.do_CONNECT = _method_not_allowed  # type: ignore[attr-defined]
+    # The standard library looks up `do_<METHOD>`; every method chalice has no handler for
+    # lands here instead of on its 501 page.
+    def unknown_method(self: BaseHTTPRequestHandler, name: str) -> object:
+        if name.startswith("do_"):
+            return lambda: _method_not_allowed(self)
+        raise AttributeError(name)
+
+    chalice_local.ChaliceRequestHandler.__getattr__ = unknown_method  # type: ignore[attr-defined]
     sys.argv = ["chalice", "local", *(sys.argv[1:] if argv is None else argv)]
     return int(chalice_main() or 0)
 

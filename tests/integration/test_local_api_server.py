@@ -88,7 +88,7 @@ def test_a_burst_of_50_connections_is_accepted_at_once_and_answered(api_url: str
     assert all(s.startswith(b"HTTP/1.1 ") for s in statuses), set(statuses)
 
 
-@pytest.mark.parametrize("method", ["TRACE", "CONNECT"])
+@pytest.mark.parametrize("method", ["TRACE", "CONNECT", "QUERY", "PROPFIND"])
 def test_a_method_no_route_can_have_is_a_json_405_not_a_server_error(
     api_url: str, method: str
 ) -> None:
