@@ -114,7 +114,7 @@ def test_template_turns_api_gateway_unknown_paths_into_json_404(template: dict[s
 def test_only_the_payout_engine_may_sign(template: dict[str, Any]) -> None:
     fns = functions(template)
     assert set(fns) == {"api_handler", "payout_engine", "anchor_messages", "otc_expiry",
-                        "otc_reconcile", "deliver_webhooks"}
+                        "otc_reconcile", "otc_reserves", "deliver_webhooks"}
     roles = {fn["Properties"]["Role"]["Fn::GetAtt"][0] for fn in fns.values()}
     assert len(roles) == len(fns)  # one role each: no shared policy
     for name, fn in fns.items():
@@ -215,7 +215,8 @@ def test_every_function_has_a_log_group_with_retention(
 
 def test_a_failed_scheduled_tick_is_not_replayed_late(template: dict[str, Any]) -> None:
     scheduled = [f for f in functions(template).values() if f["Properties"].get("Events")]
-    assert len(scheduled) == 5  # payouts, anchors, OTC expiry and reconcile, webhooks
+    # payouts, anchors, OTC expiry, reconcile and reserves, webhooks
+    assert len(scheduled) == 6
     for fn in scheduled:
         no_replay = {"MaximumRetryAttempts": 0, "MaximumEventAgeInSeconds": 60}
         assert fn["Properties"]["EventInvokeConfig"] == no_replay
