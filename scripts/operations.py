@@ -150,7 +150,7 @@ def _functions(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def handler_name(resource: dict[str, Any]) -> str:
-    """`app.payout_engine` -> payout_engine; the API's `app.app` -> api_handler."""
+    """`app.payout_engine_escrow` -> payout_engine_escrow; the API's `app.app` -> api_handler."""
     handler = resource["Properties"]["Handler"].split(".", 1)[1]
     return "api_handler" if handler == "app" else handler
 
