@@ -19,8 +19,9 @@ from boto3.dynamodb.conditions import Attr
 from chalicelib.anchoring.model import app_key
 from chalicelib.core.auth import bearer_token
 from chalicelib.core.clock import iso
-from chalicelib.core.errors import BadRequest, Conflict, NotFound, Unauthorized
+from chalicelib.core.errors import Conflict, NotFound, Unauthorized
 from chalicelib.core.log import log
+from chalicelib.core.parse import clean_text, parse_count
 from chalicelib.core.runtime import Runtime
 from chalicelib.core.store import ConditionFailed, Item
 
@@ -49,16 +50,14 @@ def app_view(app: Item) -> dict[str, Any]:
 
 def create_app(rt: Runtime, body: Mapping[str, Any]) -> dict[str, Any]:
     """A new app and its key; the key is in this answer and nowhere else, ever."""
-    name = body.get("name")
-    if not isinstance(name, str) or not name.strip() or len(name.strip()) > MAX_NAME:
-        raise BadRequest(f"name must be 1..{MAX_NAME} characters", code="invalid_name")
+    name = clean_text(body.get("name"), "name", MAX_NAME)
     app_id = "app_" + secrets.token_hex(8)
     api_key = f"{app_id}.{secrets.token_hex(32)}"
     now = rt.clock.now_ms()
     item = {
         **app_key(app_id),
         "app_id": app_id,
-        "name": name.strip(),
+        "name": name,
         "key_sha256": _digest(api_key),
         "status": ACTIVE,
         "created_at": now,
@@ -92,10 +91,8 @@ def revoke_app(rt: Runtime, app_id: str) -> dict[str, Any]:
 
 def list_apps(rt: Runtime, raw_limit: str | None, cursor: str | None) -> dict[str, Any]:
     """Apps, oldest first (never their keys: only their hashes are stored)."""
-    raw = raw_limit or "50"
-    if not raw.isdigit() or len(raw) > 3 or not 1 <= int(raw) <= PAGE_MAX:
-        raise BadRequest(f"limit must be an integer from 1 to {PAGE_MAX}", code="invalid_limit")
-    items, nxt = rt.store.query_work(APPS_LISTING, limit=int(raw), cursor=cursor)
+    size = parse_count(raw_limit or None, "limit", default=50, maximum=PAGE_MAX)
+    items, nxt = rt.store.query_work(APPS_LISTING, limit=size, cursor=cursor)
     return {"apps": [app_view(i) for i in items], "next": nxt}
 
 

@@ -33,6 +33,7 @@ from chalicelib.anchoring.proofs import find_batch
 from chalicelib.core.errors import BadRequest, Conflict, Unprocessable
 from chalicelib.core.log import log
 from chalicelib.core.outbox.intents import intent_op
+from chalicelib.core.parse import parse_count
 from chalicelib.core.runtime import Runtime
 from chalicelib.core.store import Item, TransactionFailed, update_op
 from chalicelib.core.wallets import ANCHOR
@@ -48,11 +49,7 @@ def admin_view(batch: Item) -> dict[str, Any]:
 
 
 def _limit(raw: str | None) -> int:
-    if raw is None:
-        return PAGE_DEFAULT
-    if not raw.isdigit() or not 1 <= int(raw) <= PAGE_MAX:
-        raise BadRequest(f"limit must be an integer from 1 to {PAGE_MAX}", code="invalid_limit")
-    return int(raw)
+    return parse_count(raw, "limit", default=PAGE_DEFAULT, maximum=PAGE_MAX)
 
 
 def list_batches(

@@ -31,6 +31,7 @@ from chalicelib.anchoring.model import (
     chunk_key,
 )
 from chalicelib.core.errors import BadRequest, Gone, NotFound
+from chalicelib.core.parse import parse_count
 from chalicelib.core.runtime import Runtime
 from chalicelib.core.store import Item
 
@@ -93,10 +94,7 @@ def get_batch(rt: Runtime, raw_seq: str) -> dict[str, Any]:
 def batch_leaves(rt: Runtime, raw_seq: str, raw_page: str | None) -> dict[str, Any]:
     """One page (LEAF_CHUNK hashes, in tree order) of a batch's leaves, for auditors."""
     batch = find_batch(rt, raw_seq)
-    raw = "0" if raw_page is None else raw_page
-    if not raw.isdigit() or len(raw) > 9:
-        raise BadRequest("page must be a non-negative integer", code="invalid_page")
-    page = int(raw)
+    page = parse_count(raw_page, "page", default=0, minimum=0, maximum=999_999_999)
     chunks = int(batch["chunks"])
     if page >= chunks:
         raise NotFound(f"this batch has {chunks} page(s) of leaves", code="page_not_found")

@@ -6,29 +6,31 @@ from types import ModuleType
 
 from chalice import Blueprint, Response
 
+from chalicelib.api.contract import SIGNED_ACTION_MODULES, Op, string
 from chalicelib.api.http import json_response, route
-from chalicelib.core.lazy import lazy_module
+from chalicelib.core.lazy import lazy_module, load
 from chalicelib.core.runtime import get_runtime
 
 # Loaded on first use, like every flow (see chalicelib/core/lazy.py).
 signing = lazy_module("chalicelib.core.signing")
-# Each flow with signed actions registers them when its actions module loads.
-ACTION_MODULES = ("chalicelib.bounties.actions", "chalicelib.otc.signatures")
 
 bp = Blueprint(__name__)
 
 
 def _registered() -> ModuleType:
-    for name in ACTION_MODULES:
-        lazy_module(name).__name__  # noqa: B018 - touching the module runs its registrations
+    for name in SIGNED_ACTION_MODULES:
+        load(lazy_module(name))  # loading the module runs its registrations
     return signing
 
 
-@route(bp, "/v1/typed-data", methods=["GET"])
+@route(bp, "/v1/typed-data", methods=["GET"], op=Op("Every signed action", tag="signing"))
 def list_actions() -> Response:
     return json_response(200, _registered().catalogue(get_runtime().settings))
 
 
-@route(bp, "/v1/typed-data/{action}", methods=["GET"])
+@route(bp, "/v1/typed-data/{action}", methods=["GET"], op=Op(
+    "An action's EIP-712 domain and types, to sign with a wallet", tag="signing",
+    path={"action": string(64, pattern=r"^[a-z_]+$")},
+))
 def typed_data(action: str) -> Response:
     return json_response(200, _registered().typed_data(get_runtime().settings, action))

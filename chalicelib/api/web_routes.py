@@ -75,14 +75,14 @@ def _register_page(path: str, template: str) -> None:
         return _page(template)
 
     name = "page_" + ("".join(c if c.isalnum() else "_" for c in path).strip("_") or "index")
-    route(bp, path, methods=["GET"], name=name)(view)
+    route(bp, path, methods=["GET"], name=name, documented=False)(view)
 
 
 for _path, _template in PAGE_ROUTES.items():
     _register_page(_path, _template)
 
 
-@route(bp, "/assets/{name}", methods=["GET"])
+@route(bp, "/assets/{name}", methods=["GET"], documented=False)
 def asset(name: str) -> Response:
     found = assets.by_hashed_name().get(name)
     if found is None:
@@ -98,7 +98,7 @@ def asset(name: str) -> Response:
     )
 
 
-@route(bp, "/organizer/events/{event_id}/qr", methods=["GET"])
+@route(bp, "/organizer/events/{event_id}/qr", methods=["GET"], documented=False)
 def qr_sheet(event_id: str) -> Response:
     """Admin: one page of the event's codes, each with its claim URL and its QR code."""
     request = bp.current_request

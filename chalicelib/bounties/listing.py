@@ -26,6 +26,7 @@ from chalicelib.bounties.model import bounty_key, bounty_summary
 from chalicelib.bounties.status import STATUSES, Facts, Timing, segments_for, status_of
 from chalicelib.core.addresses import normalize_address
 from chalicelib.core.errors import BadRequest
+from chalicelib.core.parse import parse_count
 from chalicelib.core.runtime import Runtime
 from chalicelib.core.store import Item, encode_cursor
 
@@ -96,11 +97,7 @@ def parse_filters(params: dict[str, str]) -> Filters:
 
 
 def parse_limit(raw: str | None) -> int:
-    if raw is None:
-        return DEFAULT_LIMIT
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
-        raise BadRequest(f"limit must be an integer from 1 to {MAX_LIMIT}", code="invalid_limit")
-    return int(raw)
+    return parse_count(raw, "limit", default=DEFAULT_LIMIT, maximum=MAX_LIMIT)
 
 
 def sources_for(f: Filters, now: int, timing: Timing) -> list[Source]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from typing import Any
 
@@ -19,6 +20,27 @@ if not _logger.handlers:
     _logger.propagate = False
 
 SECRET_HINTS = ("private_key", "api_key", "secret", "token", "password", "authorization", "raw_tx")
+
+
+# What a secret looks like inside an exception's message: a 32-byte hex key, a bearer token, an
+# app API key. Masked in logged tracebacks (frames show code, never local values).
+SECRET_TEXT_RE = re.compile(
+    r"(0x)?[0-9a-fA-F]{64}|(?i:bearer)\s+\S+|app_[0-9a-f]{16}\.[0-9a-f]{64}"
+)
+MAX_TRACEBACK_CHARS = 8_000
+
+
+def traceback_text(exc: BaseException, secrets: list[str] | None = None) -> str:
+    """The exception's traceback for the server log, secrets masked, bounded in size.
+
+    Masked: anything shaped like a key or token, and each of `secrets` (configured values).
+    """
+    import traceback  # only on the (rare) unhandled error: not part of every cold start
+
+    text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    for secret in secrets or []:
+        text = text.replace(secret, "***")
+    return SECRET_TEXT_RE.sub("***", text)[-MAX_TRACEBACK_CHARS:]
 
 
 def _safe(name: str, value: Any) -> Any:

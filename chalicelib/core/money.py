@@ -15,6 +15,9 @@ from chalicelib.core.errors import BadRequest
 DECIMAL_RE = re.compile(r"^(0|[1-9][0-9]*)(\.([0-9]+))?$")
 # uint256 is the largest amount any EVM transfer can carry.
 MAX_UINT256 = 2**256 - 1
+# uint256 has 78 digits and no token has more than 77 decimals: anything longer is refused before
+# int() sees it (which would refuse more than 4,300 digits with a ValueError).
+MAX_AMOUNT_CHARS = 160
 
 
 def parse_amount(
@@ -33,7 +36,7 @@ def parse_amount(
             details={"field": field},
         )
     text = value.strip()
-    match = DECIMAL_RE.match(text)
+    match = DECIMAL_RE.fullmatch(text) if len(text) <= MAX_AMOUNT_CHARS else None
     if not match:
         raise BadRequest(
             f"{field} must be a plain non-negative decimal number",

@@ -260,7 +260,7 @@ def _address_set(env: Mapping[str, str], name: str) -> frozenset[str]:
 def _proxy_hops(env: Mapping[str, str]) -> int:
     raw = (_text(env, "TRUST_PROXY_HEADERS", None) or "false").lower()
     raw = {"false": "0", "no": "0", "true": "1", "yes": "1"}.get(raw, raw)
-    if not raw.isdigit() or int(raw) > 5:
+    if raw not in {"0", "1", "2", "3", "4", "5"}:
         raise SettingsError("TRUST_PROXY_HEADERS must be true, false or a number of proxies (0-5)")
     return int(raw)
 

@@ -32,6 +32,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib.core import commits
 from chalicelib.core.errors import BadRequest, Conflict, DependencyUnavailable
+from chalicelib.core.parse import well_formed
 from chalicelib.core.table import WORK_INDEX
 
 Item = dict[str, Any]
@@ -306,10 +307,24 @@ def decode_cursor(cursor: str | None, allowed: set[str]) -> dict[str, Any] | Non
     if (
         not isinstance(value, dict)
         or set(value) - allowed
-        or not all(isinstance(v, str) for v in value.values())
+        or not all(isinstance(v, str) and well_formed(v) for v in value.values())
     ):
         raise BadRequest("the pagination cursor is not valid", code="invalid_cursor")
     return value
+
+
+def _start_key(cursor: str | None, partition: tuple[str, str]) -> dict[str, Any] | None:
+    """A cursor of exactly this query: the whole key of a page's last item, in this partition.
+
+    DynamoDB refuses (ValidationException) a start key of another partition or with keys
+    missing, so a tampered cursor is found out here, as the client's 400.
+    """
+    name, value = partition
+    keys = {"pk", "sk"} | ({"wpk", "wsk"} if name == "wpk" else set())
+    start = decode_cursor(cursor, keys)
+    if start is not None and (set(start) != keys or start[name] != value):
+        raise BadRequest("the pagination cursor is not valid", code="invalid_cursor")
+    return start
 
 
 class DynamoStore:
@@ -349,7 +364,8 @@ class DynamoStore:
             values[":sk"] = {"S": sk_prefix}
             text += " AND begins_with(#sk, :sk)"
         request = {"ConsistentRead": consistent}
-        return self._page(request, text, names, values, limit, forward, cursor, {"pk", "sk"})
+        partition = ("pk", pk)
+        return self._page(request, text, names, values, limit, forward, cursor, partition)
 
     def query_work(
         self,
@@ -373,8 +389,7 @@ class DynamoStore:
             values[":t"] = {"S": until}
             text += " AND #t <= :t"
         request = {"IndexName": WORK_INDEX}
-        keys = {"pk", "sk", "wpk", "wsk"}
-        return self._page(request, text, names, values, limit, forward, cursor, keys)
+        return self._page(request, text, names, values, limit, forward, cursor, ("wpk", wpk))
 
     def _page(
         self,
@@ -385,7 +400,7 @@ class DynamoStore:
         limit: int,
         forward: bool,
         cursor: str | None,
-        cursor_keys: set[str],
+        partition: tuple[str, str],
     ) -> tuple[list[Item], str | None]:
         request = {
             **request,
@@ -396,7 +411,7 @@ class DynamoStore:
             "Limit": limit,
             "ScanIndexForward": forward,
         }
-        start = decode_cursor(cursor, cursor_keys)
+        start = _start_key(cursor, partition)
         if start:
             request["ExclusiveStartKey"] = to_wire(start)
         resp = self._call("query", **request)

@@ -54,6 +54,15 @@ def blocked_check(settings: Settings, subject: str, now: int) -> Op:
     return check_op(k, _open(settings), name=OP_NAME)
 
 
+def raise_if_blocked(store: DynamoStore, settings: Settings, subject: str, now: int) -> None:
+    """TooManyInvalidCodes while this client is blocked: one read, for answers that would
+    otherwise tell a blocked client something about a code (taken, revoked, its claim)."""
+    k, _ = _window(settings, subject, now)
+    item = store.get(**k, consistent=False)
+    if item is not None and int(item.get("count", 0)) >= settings.claim_invalid_max_attempts:
+        raise limited(settings, now)
+
+
 def record_miss(store: DynamoStore, settings: Settings, subject: str, now: int) -> None:
     """Count one miss; TooManyInvalidCodes when the client is already at the limit."""
     k, ends = _window(settings, subject, now)

@@ -50,6 +50,9 @@ def claim_code(rt: Runtime, body: dict[str, Any], client_ip: str) -> Result:
     if item is None:
         attempts.record_miss(rt.store, settings, subject, now)
         raise NotFound("no such code", code="invalid_code")
+    if item["state"] != AVAILABLE or now >= int(item["expires_at"]):
+        # Answered without the transaction (which checks the block itself): check it here.
+        attempts.raise_if_blocked(rt.store, settings, subject, now)
     if item["state"] != AVAILABLE:
         return _taken(rt, item, wallet)
     if now >= int(item["expires_at"]):
@@ -155,6 +158,7 @@ def claim_status(rt: Runtime, raw_code: str, client_ip: str) -> dict[str, Any]:
     if item is None or claim is None:
         attempts.record_miss(rt.store, rt.settings, ip_subject(client_ip), now)
         raise NotFound("no claim for this code", code="claim_not_found")
+    attempts.raise_if_blocked(rt.store, rt.settings, ip_subject(client_ip), now)
     payout = rt.store.get(**payout_key(claim["payout_id"]))
     view = claim_view(rt.settings, claim, payout)
     # After a proven failure the code is claimable again (until it expires).

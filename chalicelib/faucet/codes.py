@@ -22,6 +22,7 @@ from boto3.dynamodb.conditions import Attr
 from chalicelib.core.clock import iso
 from chalicelib.core.errors import BadRequest, Conflict, NotFound
 from chalicelib.core.log import log
+from chalicelib.core.parse import parse_count
 from chalicelib.core.runtime import Runtime
 from chalicelib.core.store import Item, TransactionFailed, update_op
 from chalicelib.faucet import counters
@@ -106,11 +107,8 @@ def list_codes(
     rt: Runtime, event_id: str, limit: str | None, cursor: str | None
 ) -> dict[str, Any]:
     load_event(rt.store, event_id)
-    if limit is not None and (not limit.isdigit() or not 1 <= int(limit) <= PAGE_MAX):
-        raise BadRequest(f"limit must be an integer from 1 to {PAGE_MAX}", code="invalid_limit")
-    items, nxt = rt.store.query_work(
-        event_codes_queue(event_id), limit=int(limit or PAGE_MAX), cursor=cursor
-    )
+    size = parse_count(limit, "limit", default=PAGE_MAX, maximum=PAGE_MAX)
+    items, nxt = rt.store.query_work(event_codes_queue(event_id), limit=size, cursor=cursor)
     now = rt.clock.now_ms()
     return {"event_id": event_id, "codes": [code_view(i, now) for i in items], "next": nxt}
 

@@ -14,10 +14,11 @@ from boto3.dynamodb.conditions import Attr
 
 from chalicelib.core.assets import resolve_asset
 from chalicelib.core.clock import iso
-from chalicelib.core.errors import BadRequest, NotFound
+from chalicelib.core.errors import NotFound
 from chalicelib.core.idempotency import RequestIdentity, identity
 from chalicelib.core.log import log
 from chalicelib.core.money import format_amount, parse_amount
+from chalicelib.core.parse import parse_count
 from chalicelib.core.runtime import Runtime
 from chalicelib.core.settings import Settings
 from chalicelib.core.store import DynamoStore, Item, TransactionFailed, put_op, update_op
@@ -138,8 +139,12 @@ def disable_event(rt: Runtime, event_id: str, body: dict[str, Any]) -> dict[str,
         try:
             rt.store.transact([mark, *counters.disable_ops(event_id, now)])
             log("event_disabled", event_id=event_id, by=by)
-        except TransactionFailed:
-            pass  # disabled concurrently: the same outcome
+        except TransactionFailed as exc:
+            # Only the event's own condition failing means "disabled concurrently" (the same
+            # outcome); any other failure is an error, never a 200 for an event still active.
+            lost = exc.failed("event")
+            if lost is None or lost.reason != "ConditionalCheckFailed":
+                raise
     return get_event(rt, event_id)
 
 
@@ -164,10 +169,8 @@ def enable_event(rt: Runtime, event_id: str) -> dict[str, Any]:
 
 def list_events(rt: Runtime, raw_limit: str | None, cursor: str | None) -> dict[str, Any]:
     validate.require_events(rt.settings)
-    raw = raw_limit or "50"
-    if not raw.isdigit() or len(raw) > 3 or not 1 <= int(raw) <= LIST_MAX:
-        raise BadRequest(f"limit must be an integer from 1 to {LIST_MAX}", code="invalid_limit")
-    items, nxt = rt.store.query_work(EVENTS_LISTING, limit=int(raw), cursor=cursor, forward=False)
+    size = parse_count(raw_limit or None, "limit", default=50, maximum=LIST_MAX)
+    items, nxt = rt.store.query_work(EVENTS_LISTING, limit=size, cursor=cursor, forward=False)
     now = rt.clock.now_ms()
     shown = [event_view(rt.settings, e, counters.read(rt.store, e["id"]), now) for e in items]
     return {"events": shown, "next": nxt}

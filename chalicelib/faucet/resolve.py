@@ -22,6 +22,7 @@ from chalicelib.core.clock import iso
 from chalicelib.core.errors import BadRequest, Conflict
 from chalicelib.core.log import log
 from chalicelib.core.outbox.model import CONFIRMED, FAILED, payout_key
+from chalicelib.core.parse import parse_count
 from chalicelib.core.runtime import Runtime
 from chalicelib.core.store import Item, Op, TransactionFailed, check_op
 from chalicelib.faucet import counters, validate
@@ -104,9 +105,8 @@ def list_claims(rt: Runtime, status: str | None, limit: str | None,
     """Claims waiting for a human (`status=needs_attention`), oldest first."""
     if status != NEEDS_ATTENTION:
         raise BadRequest("status must be needs_attention", code="invalid_status")
-    if limit is not None and (not limit.isdigit() or not 1 <= int(limit) <= PAGE_MAX):
-        raise BadRequest(f"limit must be an integer from 1 to {PAGE_MAX}", code="invalid_limit")
-    items, nxt = rt.store.query_work(NEEDS_ATTENTION_QUEUE, limit=int(limit or 50), cursor=cursor)
+    size = parse_count(limit, "limit", default=50, maximum=PAGE_MAX)
+    items, nxt = rt.store.query_work(NEEDS_ATTENTION_QUEUE, limit=size, cursor=cursor)
     claims = []
     for claim in items:
         payout = rt.store.get(**payout_key(claim["payout_id"]))

@@ -8,6 +8,7 @@ from typing import Any
 
 from chalicelib.core.clock import iso, parse_iso
 from chalicelib.core.errors import BadRequest, NotFound
+from chalicelib.core.parse import clean_text
 from chalicelib.core.settings import Settings
 
 PREFIX_RE = re.compile(r"^[A-Za-z0-9_-]{1,16}$")
@@ -32,15 +33,7 @@ def only_fields(body: dict[str, Any], allowed: Iterable[str]) -> None:
 
 
 def text_field(body: dict[str, Any], name: str, max_len: int, *, required: bool = True) -> str:
-    value = body.get(name)
-    if value is None and not required:
-        return ""
-    if not isinstance(value, str) or not value.strip() or len(value.strip()) > max_len:
-        raise BadRequest(
-            f"{name} must be a non-empty string of at most {max_len} characters",
-            code=f"invalid_{name}",
-        )
-    return value.strip()
+    return clean_text(body.get(name), name, max_len, required=required)
 
 
 def int_field(body: dict[str, Any], name: str, default: int | None, lo: int, hi: int) -> int:

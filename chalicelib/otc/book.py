@@ -15,6 +15,7 @@ from typing import Any
 
 from chalicelib.core.clock import iso
 from chalicelib.core.errors import BadRequest
+from chalicelib.core.parse import parse_count
 from chalicelib.core.runtime import Runtime
 from chalicelib.core.store import DynamoStore, Item, decode_cursor
 from chalicelib.otc import counters
@@ -175,12 +176,4 @@ def _pair_param(rt: Runtime, params: dict[str, str]) -> Pair:
 
 def _int_param(params: dict[str, str], name: str, default: int, maximum: int) -> int:
     raw = params.get(name)
-    if raw is None:
-        return default
-    if not raw.isdigit() or not 1 <= int(raw) <= maximum:
-        raise BadRequest(
-            f"{name} must be an integer from 1 to {maximum}",
-            code=f"invalid_{name}",
-            details={"field": name},
-        )
-    return int(raw)
+    return parse_count(raw, name, default=default, maximum=maximum)

@@ -12,6 +12,7 @@ from typing import Any
 from chalicelib.core import failpoints
 from chalicelib.core.errors import BadRequest, NotFound
 from chalicelib.core.log import log
+from chalicelib.core.parse import is_ascii_digits, parse_count
 from chalicelib.core.runtime import Runtime
 from chalicelib.core.store import Item, TransactionFailed, decode_cursor, encode_cursor, put_op
 from chalicelib.otc import counters, deposits, ledger, limits, signatures
@@ -182,15 +183,7 @@ def list_orders(rt: Runtime, params: dict[str, str]) -> dict[str, Any]:
 
 
 def _limit(raw: str | None) -> int:
-    if raw is None:
-        return PAGE_DEFAULT
-    if not raw.isdigit() or not 1 <= int(raw) <= PAGE_MAX:
-        raise BadRequest(
-            f"limit must be an integer from 1 to {PAGE_MAX}",
-            code="invalid_limit",
-            details={"field": "limit"},
-        )
-    return int(raw)
+    return parse_count(raw, "limit", default=PAGE_DEFAULT, maximum=PAGE_MAX)
 
 
 def _cursor(raw: str | None, partitions: list[str]) -> tuple[int, str | None]:
@@ -199,7 +192,7 @@ def _cursor(raw: str | None, partitions: list[str]) -> tuple[int, str | None]:
     if value is None:
         return 0, None
     part = value.get("part", "")
-    if not part.isdigit() or int(part) >= len(partitions):
+    if not is_ascii_digits(part, 3) or int(part) >= len(partitions):
         raise BadRequest("the pagination cursor is not valid", code="invalid_cursor")
     inner = value.get("inner") or None
     start = decode_cursor(inner, {"pk", "sk"})

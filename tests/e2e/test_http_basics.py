@@ -274,7 +274,8 @@ def test_an_oversized_body_is_a_json_413(install: Install) -> None:
 # -- errors from views: a throwaway app using the same plumbing ---------------------------------
 
 
-SECRET_TEXT = "private key 0xdeadbeef leaked in an exception"
+LEAKED_KEY = "0x" + "de" * 32
+SECRET_TEXT = f"private key {LEAKED_KEY} leaked in an exception"
 
 
 def _echo_app() -> Chalice:
@@ -282,19 +283,19 @@ def _echo_app() -> Chalice:
     echo.register_middleware(error_middleware, "http")
     bp = Blueprint("echo_routes")
 
-    @route(bp, "/echo", methods=["POST"])
+    @route(bp, "/echo", methods=["POST"], documented=False)
     def do_echo() -> Any:
         return json_response(200, {"got": json_object(bp.current_request)})
 
-    @route(bp, "/echo-optional", methods=["POST"])
+    @route(bp, "/echo-optional", methods=["POST"], documented=False)
     def do_echo_optional() -> Any:
         return json_response(200, {"got": json_object(bp.current_request, allow_empty=True)})
 
-    @route(bp, "/boom", methods=["GET"])
+    @route(bp, "/boom", methods=["GET"], documented=False)
     def boom() -> Any:
         raise RuntimeError(SECRET_TEXT)
 
-    @route(bp, "/conflict", methods=["GET"])
+    @route(bp, "/conflict", methods=["GET"], documented=False)
     def conflict() -> Any:
         raise Conflict("lost the race", code="already_claimed", details={"id": "c1"})
 
@@ -353,13 +354,40 @@ def test_an_unexpected_exception_is_a_500_without_traceback(
     body = assert_error(resp, 500, "internal_error")
     assert set(body) == {"error", "message"}
     text = resp.body.decode()
-    for leak in ("Traceback", "File \"", "RuntimeError", SECRET_TEXT, "0xdeadbeef"):
+    for leak in ("Traceback", "File \"", "RuntimeError", SECRET_TEXT, LEAKED_KEY):
         assert leak not in text
-    # The log line names the type only: no message, no value, no stack trace.
-    assert logged == [("unhandled_error", {"path": "/boom", "error": "RuntimeError"})]
+    # The server log keeps the traceback (where it failed), with the secret masked.
+    [(event, fields)] = logged
+    assert event == "unhandled_error"
+    assert (fields["path"], fields["error"]) == ("/boom", "RuntimeError")
+    trace = fields["traceback"]
+    assert trace.startswith("Traceback") and "in boom" in trace and "RuntimeError" in trace
+    assert LEAKED_KEY not in trace and LEAKED_KEY[2:] not in trace
 
 
 def test_the_echo_app_shares_the_json_404_and_405_shapes(echo: Client) -> None:
     assert_error(echo.http.get("/echo"), 405, "method_not_allowed")
     resp = echo.http.post("/echo", body="{}", headers={"content-type": "application/xml"})
     assert_error(resp, 415, "unsupported_media_type")
+
+
+def test_a_configured_secret_in_an_unexpected_error_is_masked_in_the_log(
+    bare: Callable[[dict[str, str] | None], None], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token = "a-configured-admin-token-not-hex-shaped"
+    bare({"ADMIN_TOKEN": token})
+    echo = Chalice(app_name="leaky")
+    bp = Blueprint("leaky_routes")
+
+    @route(bp, "/leak", methods=["GET"], documented=False)
+    def leak() -> Any:
+        raise ValueError(f"compared with {token}")
+
+    echo.register_blueprint(bp)
+    logged: list[dict[str, Any]] = []
+    monkeypatch.setattr(http, "log", lambda event, **fields: logged.append(fields))
+    with Client(echo) as c:
+        resp = c.http.get("/leak")
+    assert resp.status_code == 500 and token not in resp.body.decode()
+    [fields] = logged
+    assert "ValueError" in fields["traceback"] and token not in fields["traceback"]

@@ -23,6 +23,7 @@ from typing import Any
 
 import pytest
 
+from chalicelib.core.settings import PURPOSE_KEY_SETTINGS
 from local import dev, processes
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,7 +34,11 @@ KEY = "0x" + "ab" * 32
 @pytest.fixture(scope="module")
 def api_url(store_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     env = dev.service_env(
-        store_server, "http://127.0.0.1:9", KEY, "0x" + "cd" * 20, "admin-token-0123456789abcdef"
+        store_server,
+        "http://127.0.0.1:9",
+        dict.fromkeys(PURPOSE_KEY_SETTINGS, KEY),
+        "0x" + "cd" * 20,
+        "admin-token-0123456789abcdef",
     )
     log = tmp_path_factory.mktemp("api") / "api.log"
     child, url = processes.start_api(processes.free_port(), env, log_path=log)
@@ -81,6 +86,22 @@ def test_a_burst_of_50_connections_is_accepted_at_once_and_answered(api_url: str
     assert max(connect_s) < SYN_RETRY_S / 2, sorted(connect_s)[-5:]
     assert len(statuses) == BURST
     assert all(s.startswith(b"HTTP/1.1 ") for s in statuses), set(statuses)
+
+
+@pytest.mark.parametrize("method", ["TRACE", "CONNECT", "QUERY", "PROPFIND"])
+def test_a_method_no_route_can_have_is_a_json_405_not_a_server_error(
+    api_url: str, method: str
+) -> None:
+    import urllib.error
+    import urllib.request
+
+    target = api_url + "/v1/health" if method == "TRACE" else api_url + "/"
+    request = urllib.request.Request(target, method=method)
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=30)
+    assert refused.value.code == 405
+    assert refused.value.headers["Content-Type"] == "application/json"
+    assert json.loads(refused.value.read())["error"] == "method_not_allowed"
 
 
 def sign(api_url: str, *args: str) -> subprocess.CompletedProcess[str]:

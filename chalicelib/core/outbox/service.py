@@ -29,7 +29,9 @@ from chalicelib.core.outbox.model import (
 )
 from chalicelib.core.outbox.purposes import register_owner
 from chalicelib.core.outbox.webhook_events import payout_event_op
+from chalicelib.core.parse import is_ascii_digits, parse_count
 from chalicelib.core.runtime import Runtime
+from chalicelib.core.settings import Settings
 from chalicelib.core.store import (
     ConditionFailed,
     Item,
@@ -83,7 +85,7 @@ def _list_all(rt: Runtime, size: int, cursor: str | None) -> dict[str, Any]:
     index, inner = 0, None
     if cursor:
         head, _, rest = cursor.partition("~")
-        if not head.isdigit() or not int(head) < len(STATUSES):
+        if not is_ascii_digits(head, 2) or not int(head) < len(STATUSES):
             raise BadRequest("the pagination cursor is not valid", code="invalid_cursor")
         index, inner = int(head), rest or None
     found: list[Item] = []
@@ -101,11 +103,7 @@ def _list_all(rt: Runtime, size: int, cursor: str | None) -> dict[str, Any]:
 
 
 def _limit(raw: str | None) -> int:
-    if raw is None:
-        return 50
-    if not raw.isdigit() or not 1 <= int(raw) <= PAGE_MAX:
-        raise BadRequest(f"limit must be an integer from 1 to {PAGE_MAX}", code="invalid_limit")
-    return int(raw)
+    return parse_count(raw, "limit", default=50, maximum=PAGE_MAX)
 
 
 def request_admin_payout(
@@ -128,6 +126,7 @@ def request_admin_payout(
         )
     asset, decimals = resolve_asset(rt.settings, body.get("asset", NATIVE))
     amount = parse_amount(body.get("amount"), decimals)
+    _refuse_contract_recipient(rt.settings, body.get("to"))
     intent = make_intent(
         f"admin:{key.strip()}", asset, body.get("to"), amount, ADMIN_OWNER, key.strip(),
         purpose=FAUCET,
@@ -135,6 +134,17 @@ def request_admin_payout(
     now = rt.clock.now_ms()
     payout, created = request_payout(rt.store, intent, now)
     return (202 if created else 200), public_view(payout, rt.settings)
+
+
+def _refuse_contract_recipient(settings: Settings, to: Any) -> None:
+    """Tokens sent to a contract of ours (which cannot send them on) are locked forever."""
+    ours = {a.lower() for a in (settings.token_address, settings.anchor_registry_address) if a}
+    if isinstance(to, str) and to.strip().lower() in ours:
+        raise BadRequest(
+            "to is a contract of this service, which could never send the funds on",
+            code="invalid_to",
+            details={"field": "to"},
+        )
 
 
 def cancel_payout(rt: Runtime, pid: str, body: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -8,8 +8,9 @@ from typing import Any
 from boto3.dynamodb.conditions import Attr
 
 from chalicelib.core.clock import iso
-from chalicelib.core.errors import BadRequest, NotFound
+from chalicelib.core.errors import NotFound
 from chalicelib.core.log import log
+from chalicelib.core.parse import is_ascii_digits, parse_count
 from chalicelib.core.runtime import Runtime
 from chalicelib.core.store import Item, key
 from chalicelib.core.webhooks import endpoints
@@ -35,13 +36,15 @@ def delivery_view(item: Item) -> dict[str, Any]:
     }
 
 
+# Deliveries listed per page at most.
+PAGE_MAX = 100
+
+
 def deliveries(rt: Runtime, owner: str, endpoint_id: str, raw_limit: str | None,
                cursor: str | None) -> dict[str, Any]:
     endpoint = endpoints.owned(rt, owner, endpoint_id)
-    raw = raw_limit or "50"
-    if not raw.isdigit() or len(raw) > 3 or not 1 <= int(raw) <= 100:
-        raise BadRequest("limit must be an integer from 1 to 100", code="invalid_limit")
-    items, nxt = rt.store.query(f"whep#{endpoint['id']}", sk_prefix="dlv#", limit=int(raw),
+    size = parse_count(raw_limit or None, "limit", default=50, maximum=PAGE_MAX)
+    items, nxt = rt.store.query(f"whep#{endpoint['id']}", sk_prefix="dlv#", limit=size,
                                 cursor=cursor, forward=False)
     return {"deliveries": [delivery_view(i) for i in items], "next": nxt}
 
@@ -51,7 +54,7 @@ def redeliver(rt: Runtime, owner: str, endpoint_id: str, raw_id: str) -> dict[st
     endpoint = endpoints.owned(rt, owner, endpoint_id)
     created, _, suffix = raw_id.removeprefix(DELIVERY_ID_PREFIX).partition("_")
     item = None
-    if raw_id.startswith(DELIVERY_ID_PREFIX) and created.isdigit() and len(created) == 13 \
+    if raw_id.startswith(DELIVERY_ID_PREFIX) and is_ascii_digits(created) and len(created) == 13 \
             and len(suffix) == 32 and all(c in "0123456789abcdef" for c in suffix):
         item = rt.store.get(**delivery_key(endpoint["id"], int(created), "evt_" + suffix))
     if item is None:

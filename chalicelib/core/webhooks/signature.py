@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import time
 from collections.abc import Iterable
 
 HEADER = "Settlekit-Signature"
 # A receiver should refuse a signature older than this (replays of a captured request).
 DEFAULT_TOLERANCE_S = 300
+# Unix seconds in ASCII digits (str.isdigit() would pass "²", which int() refuses).
+ASCII_STAMP_RE = re.compile(r"[0-9]{1,12}")
 
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:
@@ -32,7 +35,7 @@ def verify(
     parts = [p.partition("=") for p in value.split(",")]
     stamps = [v for k, _, v in parts if k.strip() == "t"]
     given = [v.strip() for k, _, v in parts if k.strip() == "v1"]
-    if len(stamps) != 1 or not stamps[0].strip().isdigit() or not given:
+    if len(stamps) != 1 or not ASCII_STAMP_RE.fullmatch(stamps[0].strip()) or not given:
         return False
     t = int(stamps[0])
     if abs((time.time() if now is None else now) - t) > tolerance_s:
