@@ -51,10 +51,24 @@ if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
     get_runtime()
 
 
+# One payout engine per wallet purpose (lane), so a faucet burst never delays a settlement or
+# an anchor; each has reserved concurrency 1 and the right to sign (scripts/operations.py).
 @app.schedule(Rate(1, unit=Rate.MINUTES))
-def payout_engine(event: Any) -> dict[str, Any]:
+def payout_engine_escrow(event: Any) -> dict[str, Any]:
     rt = get_runtime()
-    return jobs.payouts(rt, jobs.deadline_from(event.context, rt.clock.now_ms()))
+    return jobs.payout_lane(rt, jobs.deadline_from(event.context, rt.clock.now_ms()), "escrow")
+
+
+@app.schedule(Rate(1, unit=Rate.MINUTES))
+def payout_engine_faucet(event: Any) -> dict[str, Any]:
+    rt = get_runtime()
+    return jobs.payout_lane(rt, jobs.deadline_from(event.context, rt.clock.now_ms()), "faucet")
+
+
+@app.schedule(Rate(1, unit=Rate.MINUTES))
+def payout_engine_anchor(event: Any) -> dict[str, Any]:
+    rt = get_runtime()
+    return jobs.payout_lane(rt, jobs.deadline_from(event.context, rt.clock.now_ms()), "anchor")
 
 
 @app.schedule(Rate(1, unit=Rate.MINUTES))

@@ -47,6 +47,37 @@ def payouts(rt: Runtime, deadline_ms: int) -> dict[str, Any]:
     return summary
 
 
+def payout_lane(rt: Runtime, deadline_ms: int, lane: str) -> dict[str, Any]:
+    """One purpose's lane of the payout engine (a Lambda of its own in AWS): send and follow
+    that wallet's payouts, then tell the flows what ended."""
+    if not rt.settings.payout_signing:
+        return {"skipped": "signing_elsewhere"}
+    summary = lane_sends(rt, deadline_ms, lane)
+    return {**summary, **finalize(rt, deadline_ms)}
+
+
+def lane_sends(rt: Runtime, deadline_ms: int, lane: str) -> dict[str, Any]:
+    """Send and follow one lane's payouts only (the local loop gives each lane a thread)."""
+    if not rt.settings.payout_signing:
+        return {"skipped": "signing_elsewhere"}
+    from chalicelib.core.outbox.jobs import run_lane
+
+    return run_lane(rt, deadline_ms, lane)
+
+
+def finalize(rt: Runtime, deadline_ms: int) -> dict[str, Any]:
+    """Tell the flows how their payouts ended (no chain needed), then emit the engine's gauges."""
+    if not rt.settings.payout_signing:
+        return {"skipped": "signing_elsewhere"}
+    register_owners()
+    from chalicelib.core.outbox.gauges import emit_gauges
+    from chalicelib.core.outbox.jobs import run_finalize
+
+    summary = run_finalize(rt, deadline_ms)
+    emit_gauges(rt)
+    return summary
+
+
 def anchors(rt: Runtime, deadline_ms: int) -> dict[str, Any]:
     """Batch waiting messages and ask for the next anchor transaction (the engine sends it)."""
     from chalicelib.anchoring.job import run_anchor_job
@@ -96,9 +127,18 @@ SCHEDULED_JOBS: list[tuple[str, Job]] = [
 ]
 
 
-def run_tick(rt: Runtime, deadline_ms: int) -> dict[str, dict[str, Any]]:
+# The same tick with the payout lanes taken out: the local loop runs each lane in a thread of
+# its own (local/jobs_loop.py) and only the finalizers here.
+LANELESS_JOBS: list[tuple[str, Job]] = [
+    (name, finalize if name == "payouts" else job) for name, job in SCHEDULED_JOBS
+]
+
+
+def run_tick(
+    rt: Runtime, deadline_ms: int, schedule: list[tuple[str, Job]] | None = None
+) -> dict[str, dict[str, Any]]:
     """Run every job once, in order, each bounded by the same deadline."""
-    return {name: job(rt, deadline_ms) for name, job in SCHEDULED_JOBS}
+    return {name: job(rt, deadline_ms) for name, job in (schedule or SCHEDULED_JOBS)}
 
 
 def deadline_from(context: Any, now_ms: int, default_ms: int = 60_000) -> int:

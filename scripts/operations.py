@@ -2,11 +2,11 @@
 
 - One role per function with only what that function needs (`role_policy`): the table and its
   index by full ARN, its own log group, the stage's SSM parameters, the hot key's public key,
-  the alert topic; `kms:Sign` for the payout engine alone.
+  the alert topic; `kms:Sign` for the payout engines alone (one per wallet purpose, a lane).
 - Operations: a log group with retention per function, no late replays of a scheduled tick
   (no async retries, events older than a minute dropped), API Gateway stage throttling, an SNS
   topic `alerts` with an optional e-mail subscription, and CloudWatch alarms on the engine's
-  errors and on the gauges it emits (chalicelib/core/outbox/gauges.py).
+  errors (each lane's) and on the gauges they emit (chalicelib/core/outbox/gauges.py).
 
 Nothing secret goes in: secrets are read from SSM at cold start (chalicelib/core/parameters.py).
 """
@@ -22,7 +22,10 @@ from chalicelib.core.settings import default_kms_alias
 from chalicelib.core.table import WORK_INDEX
 
 ALERT_TOPIC = "AlertTopic"
-SIGNING_FUNCTION = "payout_engine"
+# One payout engine per wallet purpose: lanes run side by side, so a faucet burst never delays
+# a settlement or an anchor. In AWS every purpose signs with the stage's one hot KMS key (the
+# per-purpose keys are local settings), so each may sign with that key alone.
+SIGNING_FUNCTIONS = ("payout_engine_escrow", "payout_engine_faucet", "payout_engine_anchor")
 TABLE_ACTIONS = [
     "dynamodb:GetItem",
     "dynamodb:PutItem",
@@ -131,7 +134,7 @@ def role_policy(stage: str, table: str, name: str) -> dict[str, Any]:
             "Resource": {"Ref": ALERT_TOPIC},
         },
     ]
-    if name == SIGNING_FUNCTION:
+    if name in SIGNING_FUNCTIONS:
         statements.append(
             {"Sid": "SignPayouts", "Effect": "Allow", "Action": ["kms:Sign"], **hot_key}
         )
@@ -147,7 +150,7 @@ def _functions(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def handler_name(resource: dict[str, Any]) -> str:
-    """`app.payout_engine` -> payout_engine; the API's `app.app` -> api_handler."""
+    """`app.payout_engine_escrow` -> payout_engine_escrow; the API's `app.app` -> api_handler."""
     handler = resource["Properties"]["Handler"].split(".", 1)[1]
     return "api_handler" if handler == "app" else handler
 
@@ -198,8 +201,11 @@ def apply(template: dict[str, Any], stage: str, table: str) -> dict[str, Any]:
             "ThrottlingBurstLimit": {"Ref": "ApiThrottleBurst"},
         }
     ]
-    engine = next(lg for lg, r in _functions(out).items() if handler_name(r) == SIGNING_FUNCTION)
-    resources.update(_alarms(stage, engine))
+    engines = {
+        handler_name(r): lg for lg, r in _functions(out).items()
+        if handler_name(r) in SIGNING_FUNCTIONS
+    }
+    resources.update(_alarms(stage, engines))
     out.setdefault("Outputs", {})["AlertTopicArn"] = {"Value": {"Ref": ALERT_TOPIC}}
     return out
 
@@ -246,20 +252,24 @@ def _gauge(stage: str, name: str, statistic: str) -> dict[str, Any]:
     }
 
 
-def _alarms(stage: str, engine: str) -> dict[str, Any]:
-    return {
-        "PayoutEngineErrorsAlarm": _alarm(
-            "The payout engine failed (an exception or a timeout)",
+def _alarms(stage: str, engines: dict[str, str]) -> dict[str, Any]:
+    errors = {
+        f"{''.join(w.title() for w in name.split('_'))}ErrorsAlarm": _alarm(
+            f"The payout engine's {name.rsplit('_', 1)[1]} lane failed (an exception or a timeout)",
             {
                 "Namespace": "AWS/Lambda",
                 "MetricName": "Errors",
-                "Dimensions": [{"Name": "FunctionName", "Value": {"Ref": engine}}],
+                "Dimensions": [{"Name": "FunctionName", "Value": {"Ref": logical}}],
                 "Statistic": "Sum",
             },
             ComparisonOperator="GreaterThanOrEqualToThreshold",
             Threshold=1,
             TreatMissingData="notBreaching",
-        ),
+        )
+        for name, logical in sorted(engines.items())
+    }
+    return {
+        **errors,
         "OldestDuePayoutAlarm": _alarm(
             "A payout has waited too long to be confirmed (or the engine stopped reporting)",
             _gauge(stage, "OldestDuePayoutAgeSeconds", "Maximum"),

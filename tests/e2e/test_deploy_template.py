@@ -21,6 +21,8 @@ from scripts.operations import function_name
 ROOT = Path(__file__).resolve().parents[2]
 STAGES = ["dev", "prod"]
 API_GATEWAY_LIMIT_S = 29
+# One payout engine per wallet purpose (lane), each signing, each one at a time.
+ENGINES = ("payout_engine_escrow", "payout_engine_faucet", "payout_engine_anchor")
 SECRET_VARIABLES = {"ADMIN_TOKEN", "SIGNER_PRIVATE_KEY", "CHAIN_RPC_URL"}
 
 pytestmark = pytest.mark.slow
@@ -95,10 +97,15 @@ def test_template_holds_the_table_with_its_index_ttl_and_recovery(
     assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
 
 
-def test_template_schedules_the_payout_engine(template: dict[str, Any]) -> None:
-    engine = functions(template)["payout_engine"]
-    schedules = [e["Properties"]["Schedule"] for e in engine["Properties"]["Events"].values()]
-    assert schedules == ["rate(1 minute)"]
+def test_template_schedules_one_payout_engine_per_lane(template: dict[str, Any]) -> None:
+    fns = functions(template)
+    for name in ENGINES:
+        events = fns[name]["Properties"]["Events"].values()
+        schedules = [e["Properties"]["Schedule"] for e in events]
+        assert schedules == ["rate(1 minute)"], name
+        lane = name.rsplit("_", 1)[1]
+        assert fns[name]["Properties"]["Handler"] == f"app.payout_engine_{lane}"
+    assert "payout_engine" not in fns  # no engine that runs every lane in one invocation
 
 
 def test_template_turns_api_gateway_unknown_paths_into_json_404(template: dict[str, Any]) -> None:
@@ -113,13 +120,13 @@ def test_template_turns_api_gateway_unknown_paths_into_json_404(template: dict[s
 
 def test_only_the_payout_engine_may_sign(template: dict[str, Any]) -> None:
     fns = functions(template)
-    assert set(fns) == {"api_handler", "payout_engine", "anchor_messages", "otc_expiry",
+    assert set(fns) == {"api_handler", *ENGINES, "anchor_messages", "otc_expiry",
                         "otc_reconcile", "otc_reserves", "deliver_webhooks"}
     roles = {fn["Properties"]["Role"]["Fn::GetAtt"][0] for fn in fns.values()}
     assert len(roles) == len(fns)  # one role each: no shared policy
     for name, fn in fns.items():
         granted = actions(statements(template, fn))
-        assert ("kms:Sign" in granted) is (name == "payout_engine"), name
+        assert ("kms:Sign" in granted) is (name in ENGINES), name
         assert not any(a.endswith("*") for a in granted), (name, granted)
         assert not granted & {"kms:Decrypt", "kms:CreateKey", "dynamodb:Scan", "kms:*"}
 
@@ -186,7 +193,7 @@ def test_no_secret_is_in_any_environment_or_anywhere_in_the_template(built: Any)
 def test_only_the_payout_engine_runs_the_signing_jobs(template: dict[str, Any]) -> None:
     for name, fn in functions(template).items():
         signing = fn["Properties"]["Environment"]["Variables"]["PAYOUT_SIGNING"]
-        assert signing == ("true" if name == "payout_engine" else "false"), name
+        assert signing == ("true" if name in ENGINES else "false"), name
 
 
 # -- operations --------------------------------------------------------------------------------
@@ -196,7 +203,10 @@ def test_payout_engine_runs_one_at_a_time_and_api_answers_before_the_gateway_cut
     template: dict[str, Any],
 ) -> None:
     fns = functions(template)
-    assert fns["payout_engine"]["Properties"]["ReservedConcurrentExecutions"] == 1
+    for name in ENGINES:  # each lane one at a time; the lanes side by side
+        assert fns[name]["Properties"]["ReservedConcurrentExecutions"] == 1, name
+    for name in set(fns) - set(ENGINES):
+        assert "ReservedConcurrentExecutions" not in fns[name]["Properties"], name
     assert fns["api_handler"]["Properties"]["Timeout"] < API_GATEWAY_LIMIT_S
 
 
@@ -215,8 +225,8 @@ def test_every_function_has_a_log_group_with_retention(
 
 def test_a_failed_scheduled_tick_is_not_replayed_late(template: dict[str, Any]) -> None:
     scheduled = [f for f in functions(template).values() if f["Properties"].get("Events")]
-    # payouts, anchors, OTC expiry, reconcile and reserves, webhooks
-    assert len(scheduled) == 6
+    # 3 payout lanes, anchors, OTC expiry, reconcile and reserves, webhooks
+    assert len(scheduled) == 8
     for fn in scheduled:
         no_replay = {"MaximumRetryAttempts": 0, "MaximumEventAgeInSeconds": 60}
         assert fn["Properties"]["EventInvokeConfig"] == no_replay
@@ -261,10 +271,13 @@ def test_alarms_watch_engine_errors_due_age_balance_and_needs_attention(
     }
     for alarm in alarms.values():
         assert alarm["AlarmActions"] == [{"Ref": "AlertTopic"}]
-    [errors] = [a for a in alarms.values() if a["MetricName"] == "Errors"]
-    engine = [k for k, r in of_type(template, "AWS::Serverless::Function").items()
-              if r["Properties"]["Handler"] == "app.payout_engine"]
-    assert errors["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": engine[0]}}]
+    errors = [a for a in alarms.values() if a["MetricName"] == "Errors"]
+    engines = [k for k, r in of_type(template, "AWS::Serverless::Function").items()
+               if r["Properties"]["Handler"].removeprefix("app.") in ENGINES]
+    assert len(engines) == len(ENGINES)
+    assert sorted(a["Dimensions"][0]["Value"]["Ref"] for a in errors) == sorted(engines)
+    for alarm in errors:
+        assert alarm["Dimensions"][0]["Name"] == "FunctionName"
     for alarm in alarms.values():
         if alarm["Namespace"] == "Settlekit":
             assert alarm["Dimensions"] == [{"Name": "Stage", "Value": stage}]

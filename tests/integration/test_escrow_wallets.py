@@ -231,3 +231,57 @@ def test_a_burst_of_200_faucet_payouts_delays_neither_a_settlement_nor_an_anchor
     waiting = [p for p in rt.store.iter_work(f"payouts#{REQUESTED}") if p["owner_type"] == BURST]
     assert len(waiting) == 180
     assert balance(w3, token_address, wallets[ESCROW]) == 0
+
+
+def test_a_stuck_faucet_lane_holds_up_neither_the_escrow_lane_nor_the_finalizers(
+    w3: Any, chain_url: str, chain_snapshot: None, served_store: DynamoStore,
+    token_address: str, engine_clock: FixedClock, traders: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The local loop's lanes are threads of their own: a faucet lane that hangs in the
+    middle of its pass (signing its burst) does not stop the escrow lane from sending and
+    confirming the settlement legs, nor the tick from finalizing the order."""
+    import threading
+    import time
+
+    from local import jobs_loop
+
+    rt, wallets = purpose_runtime(w3, chain_url, served_store, token_address, engine_clock,
+                                  20 * DRIP * UNIT)
+    register_owner(BURST, FAUCET)
+    finalize.register_finalizer(BURST, lambda rt, payout: None)
+    for i in range(5):
+        intent = make_intent(f"stuck:{i}", token_address, "0x" + secrets.token_hex(20),
+                             DRIP * UNIT, BURST, str(i), purpose=FAUCET)
+        rt.store.put(intent_item(intent, rt.clock.now_ms()))
+    faucet = rt.wallet(FAUCET)
+    assert faucet is not None
+    entered, release = threading.Event(), threading.Event()
+    sign = faucet.sign_digest
+
+    def stuck(digest: bytes) -> tuple[int, int, int]:
+        entered.set()
+        release.wait(120)
+        return sign(digest)
+
+    monkeypatch.setattr(faucet, "sign_digest", stuck)
+    oid = trade(rt, w3, token_address)
+    stop = threading.Event()
+    lanes = jobs_loop.start_lanes(rt, stop, interval_s=0.05)
+    try:
+        assert entered.wait(60), "the faucet lane never started signing"
+        for _ in range(200):
+            jobs_loop.tick(rt)
+            mine(w3, 1)
+            if order_of(rt, oid)["status"] == "completed":
+                break
+            time.sleep(0.05)
+        assert order_of(rt, oid)["status"] == "completed"
+        assert nonce_of(w3, wallets[ESCROW]) == 2
+        assert nonce_of(w3, wallets[FAUCET]) == 0  # still stuck in its first signature
+    finally:
+        release.set()
+        stop.set()
+        for lane in lanes:
+            lane.join(60)
+    assert not any(lane.is_alive() for lane in lanes)

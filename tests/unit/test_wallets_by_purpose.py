@@ -160,3 +160,34 @@ def test_reserves_without_an_escrow_wallet_say_otc_is_off(moto_client: Any) -> N
     finally:
         set_runtime(None)
     assert (resp.status_code, resp.json_body["error"]) == (404, "otc_disabled")
+
+
+# -- lanes: which wallets each purpose's payout engine works for -------------------------------
+
+
+def lanes_of(env: dict[str, str]) -> dict[str, list[str]]:
+    from chalicelib.core.outbox.jobs import lane_signers
+
+    rt = Runtime(load_settings(env))
+    return {lane: [s.address for s in lane_signers(rt, lane)] for lane in (ESCROW, FAUCET, ANCHOR)}
+
+
+def test_each_lane_works_for_its_own_wallet_only() -> None:
+    lanes = lanes_of({"ESCROW_PRIVATE_KEY": ESCROW_KEY, "FAUCET_PRIVATE_KEY": FAUCET_KEY,
+                      "ANCHOR_PRIVATE_KEY": ANCHOR_KEY})
+    assert lanes == {ESCROW: [address_of(ESCROW_KEY)], FAUCET: [address_of(FAUCET_KEY)],
+                     ANCHOR: [address_of(ANCHOR_KEY)]}
+
+
+def test_a_shared_wallet_is_worked_by_one_lane_and_retiring_ones_by_the_anchor_lane() -> None:
+    # Escrow has its own key; faucet and anchor share one: the faucet's lane works for it (the
+    # first purpose it pays for), the anchor's lane would only fight it for its lease.
+    old = "0x" + "77" * 32
+    lanes = lanes_of({"ESCROW_PRIVATE_KEY": ESCROW_KEY, "SIGNER_PRIVATE_KEY": SHARED_KEY,
+                      "RETIRING_SIGNER_PRIVATE_KEYS": old})
+    assert lanes == {ESCROW: [address_of(ESCROW_KEY)], FAUCET: [address_of(SHARED_KEY)],
+                     ANCHOR: [address_of(old)]}
+    with pytest.raises(ValueError):
+        from chalicelib.core.outbox.jobs import lane_signers
+
+        lane_signers(Runtime(load_settings({"SIGNER_PRIVATE_KEY": SHARED_KEY})), "nope")

@@ -3,27 +3,83 @@
 Every pass works for one wallet at a time, under that wallet's lease: the active wallet sends
 new intents and follows its own; each retiring wallet (a rotated-out key) only follows and
 unsticks the payouts it signed, until none is left.
+
+Lanes: each purpose (escrow, faucet, anchor) is a lane that works only for its own wallet
+(`run_lane`), so lanes can run at the same time (one Lambda or one thread each) and a faucet
+burst never holds up a settlement or an anchor. The wallets' leases keep them safe to overlap.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from chalicelib.core.leases import LeaseHeld, acquire
 from chalicelib.core.outbox.confirmer import confirm_pass
 from chalicelib.core.outbox.engine import Run, with_run
 from chalicelib.core.outbox.finalize import run_finalizers
 from chalicelib.core.outbox.sender import send_pass
 from chalicelib.core.runtime import Runtime
+from chalicelib.core.wallets import ANCHOR, PURPOSES
+
+if TYPE_CHECKING:
+    from chalicelib.core.signer import HotSigner
+
+FINALIZE_LEASE = "payout-finalizers"
 
 
-def _every_wallet(rt: Runtime, deadline_ms: int, body: Callable[[Run], None]) -> dict[str, Any]:
-    if not rt.signers:
+def lane_signers(rt: Runtime, lane: str) -> list[HotSigner]:
+    """The wallets lane `lane` works for.
+
+    Its purpose's active wallet, unless that wallet is shared and an earlier purpose's lane
+    already works for it (one lane per wallet, not two fighting for its lease). The retiring
+    wallets ride in the anchor lane: the quietest, and never the escrow's.
+    """
+    if lane not in PURPOSES:
+        raise ValueError(f"unknown payout lane {lane!r}")
+    signer = rt.wallet(lane)
+    own = [signer] if signer and rt.wallets.purposes_of(signer.address)[0] == lane else []
+    return own + (rt.retiring_signers if lane == ANCHOR else [])
+
+
+def _both(run: Run) -> None:
+    send_pass(run)
+    confirm_pass(run)
+
+
+def run_lane(rt: Runtime, deadline_ms: int, lane: str) -> dict[str, Any]:
+    """Send and follow the payouts of one lane's wallet(s); no finalizers (`run_finalize`)."""
+    signers = lane_signers(rt, lane)
+    if not signers:
+        return {"skipped": "no_wallet"}
+    return _every_wallet(rt, deadline_ms, _both, signers)
+
+
+def run_finalize(rt: Runtime, deadline_ms: int) -> dict[str, Any]:
+    """Tell the flows how their payouts ended, under one lease: lanes running at the same time
+    take turns rather than calling a finalizer twice at once."""
+    try:
+        lease = acquire(rt.store, rt.clock, FINALIZE_LEASE, rt.settings.lease_ttl_ms)
+    except LeaseHeld:
+        return {"finalize_skipped": "lease_held"}
+    try:
+        return {f"finalize_{k}": v for k, v in run_finalizers(rt, deadline_ms).items()}
+    finally:
+        lease.release()
+
+
+def _every_wallet(
+    rt: Runtime,
+    deadline_ms: int,
+    body: Callable[[Run], None],
+    signers: list[HotSigner] | None = None,
+) -> dict[str, Any]:
+    signers = rt.signers if signers is None else signers
+    if not signers:
         return with_run(rt, deadline_ms, body)  # reports chain_disabled
     total: Counter[str] = Counter()
     skipped: dict[str, Any] = {}
-    signers = rt.signers
     for i, signer in enumerate(signers):
         summary = with_run(rt, _share(rt, deadline_ms, len(signers) - i), body, signer)
         for name, value in summary.items():
@@ -64,10 +120,5 @@ def run_engine(rt: Runtime, deadline_ms: int) -> dict[str, Any]:
     chain: they run even when the node is down.
     """
 
-    def both(run: Run) -> None:
-        send_pass(run)
-        confirm_pass(run)
-
-    summary = _every_wallet(rt, deadline_ms, both)
-    finalized = run_finalizers(rt, deadline_ms)
-    return {**summary, **{f"finalize_{k}": v for k, v in finalized.items()}}
+    summary = _every_wallet(rt, deadline_ms, _both)
+    return {**summary, **run_finalize(rt, deadline_ms)}
