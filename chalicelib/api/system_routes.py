@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from chalice import Blueprint, Response
@@ -18,6 +19,8 @@ openapi = lazy_module("chalicelib.api.openapi")
 
 bp = Blueprint(__name__)
 _DOCUMENT: dict[str, Any] | None = None
+# Building walks every flow's declarations (importing them): one thread builds, the rest wait.
+_DOCUMENT_LOCK = threading.Lock()
 
 # Unknown paths must answer with the service's JSON 404. Chalice has no greedy path variable, so
 # catch-alls of every depth up to this one are registered; concrete routes always match first.
@@ -48,8 +51,9 @@ def info() -> Response:
 def openapi_document() -> Response:
     # Built once per process, on first request: the declarations do not change at run time.
     global _DOCUMENT
-    if _DOCUMENT is None:
-        _DOCUMENT = openapi.document()
+    with _DOCUMENT_LOCK:
+        if _DOCUMENT is None:
+            _DOCUMENT = openapi.document()
     return json_response(200, _DOCUMENT)
 
 
