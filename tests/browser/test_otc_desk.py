@@ -69,7 +69,7 @@ def test_a_trade_on_the_external_pair_with_the_secret_read_by_the_seller(
     seller.get_by_role("button", name="Confirm and release").click()
     _status(seller, "completed")
     seller.get_by_role("button", name="Read the secret").click()
-    wait_text(seller, "Use this secret to claim")
+    wait_text(seller, "Use this secret to claim", 90_000)  # the page waits for finality
     secret = seller.locator("#secret").inner_text()
     assert "0x" + hashlib.sha256(bytes.fromhex(secret[2:])).hexdigest() == secret_hash
     screenshot(seller, "otc-secret")

@@ -156,7 +156,17 @@ async function orderView(box, id) {
   if (o.settlement === "hash_lock" && isSeller && o.status === "completed") {
     actions.push(el("button", { type: "button", text: "Read the secret",
       onclick: () => act("Reading", async () => {
-        const res = await post(`/v1/orders/${o.id}/secret`, await wallet.signAction("read_secret", { seller: wallet.address, deadline: deadline() }, o.id));
+        // The secret is released once the BASE payout is final: sign once, then ask again with
+        // the same signed body until it is (a few blocks), instead of leaving the seller to retry.
+        const body = await wallet.signAction("read_secret", { seller: wallet.address, deadline: deadline() }, o.id);
+        let res;
+        for (let tries = 0; ; tries += 1) {
+          try { res = await post(`/v1/orders/${o.id}/secret`, body); break; } catch (err) {
+            if (err.code !== "secret_not_released" || tries >= 60) throw err;
+            say(message, "Waiting until the payout is final on chain…");
+            await new Promise((resolve) => setTimeout(resolve, 2000));
+          }
+        }
         revealed[o.id] = res.secret;
         secretBox.textContent = res.secret;
         say(message, "Use this secret to claim the buyer's lock on the other chain.", "ok");
