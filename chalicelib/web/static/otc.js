@@ -168,7 +168,8 @@ async function orderView(box, id) {
           }
         }
         revealed[o.id] = res.secret;
-        secretBox.textContent = res.secret;
+        // The view may have been re-rendered while waiting: fill the box that is on the page now.
+        (document.getElementById("secret") || secretBox).textContent = res.secret;
         say(message, "Use this secret to claim the buyer's lock on the other chain.", "ok");
       }) }), secretBox);
   }
