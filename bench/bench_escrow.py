@@ -29,7 +29,7 @@ from chalicelib import jobs  # noqa: E402
 from chalicelib.core import signing  # noqa: E402
 from chalicelib.core.outbox import finalize  # noqa: E402
 from chalicelib.core.outbox.intents import intent_item, make_intent  # noqa: E402
-from chalicelib.core.outbox.model import REQUESTED, queue  # noqa: E402
+from chalicelib.core.outbox.model import requested_queue  # noqa: E402
 from chalicelib.core.outbox.purposes import register_owner  # noqa: E402
 from chalicelib.core.runtime import Runtime  # noqa: E402
 from chalicelib.core.settings import load_settings  # noqa: E402
@@ -149,7 +149,7 @@ def scenario(
         stop.set()
         for lane in lanes:
             lane.join()
-    left = sum(1 for _ in rt.store.iter_work(queue(REQUESTED)))
+    left = sum(1 for _ in rt.store.iter_work(requested_queue(FAUCET)))
     return elapsed, ticks, queued - left
 
 

@@ -1,8 +1,10 @@
 """What `make package` adds to Chalice's template to run with real money: rights and operations.
 
 - One role per function with only what that function needs (`role_policy`): the table and its
-  index by full ARN, its own log group, the stage's SSM parameters, the hot key's public key,
-  the alert topic; `kms:Sign` for the payout engines alone (one per wallet purpose, a lane).
+  index by full ARN, its own log group, the stage's SSM parameters, the wallets' public keys,
+  the alert topic; `kms:Sign` for the payout engines alone (one per wallet purpose, a lane),
+  each on its own purpose's KMS key only (`wallets.lane_specs`, read from the function's own
+  settings, so the rights follow ESCROW_SIGNER, ..., SIGNER and RETIRING_SIGNERS).
 - Operations: a log group with retention per function, no late replays of a scheduled tick
   (no async retries, events older than a minute dropped), API Gateway stage throttling, an SNS
   topic `alerts` with an optional e-mail subscription, and CloudWatch alarms on the engine's
@@ -18,14 +20,15 @@ from typing import Any
 
 from chalicelib.core.metrics import DIMENSION, NAMESPACE
 from chalicelib.core.parameters import PARAMETERS
-from chalicelib.core.settings import default_kms_alias
+from chalicelib.core.settings import Settings, load_settings, retiring_lane
 from chalicelib.core.table import WORK_INDEX
+from chalicelib.core.wallets import PURPOSES, lane_specs
 
 ALERT_TOPIC = "AlertTopic"
 # One payout engine per wallet purpose: lanes run side by side, so a faucet burst never delays
-# a settlement or an anchor. In AWS every purpose signs with the stage's one hot KMS key (the
-# per-purpose keys are local settings), so each may sign with that key alone.
-SIGNING_FUNCTIONS = ("payout_engine_escrow", "payout_engine_faucet", "payout_engine_anchor")
+# a settlement or an anchor; each signs with its own purpose's KMS key and no other.
+LANE_FUNCTIONS = {f"payout_engine_{purpose}": purpose for purpose in PURPOSES}
+SIGNING_FUNCTIONS = tuple(LANE_FUNCTIONS)
 TABLE_ACTIONS = [
     "dynamodb:GetItem",
     "dynamodb:PutItem",
@@ -89,16 +92,41 @@ def _arn(service: str, resource: str) -> dict[str, str]:
     return {"Fn::Sub": f"arn:{where}:{resource}"}
 
 
-def role_policy(stage: str, table: str, name: str) -> dict[str, Any]:
-    """The policy of one function's role."""
-    hot_key = {
-        # KMS policies cannot name a key by alias; the condition does (the alias and its
-        # rotations, e.g. alias/settlekit-prod-hot-2).
-        "Resource": _arn("kms", "key/*"),
-        "Condition": {
-            "ForAnyValue:StringLike": {"kms:ResourceAliases": f"{default_kms_alias(stage)}*"}
-        },
-    }
+def wallet_specs(settings: Settings) -> list[str]:
+    """Every KMS key the deployment's wallets use (active, shared, retiring): their public keys
+    give the addresses every function shows."""
+    specs = [getattr(settings, f"{p}_signer") for p in PURPOSES] + [settings.signer]
+    specs += [retiring_lane(entry)[1] for entry in settings.retiring_signers]
+    return sorted({s for s in specs if s and s.startswith("kms:")})
+
+
+def kms_statements(sid: str, action: str, specs: list[str]) -> list[dict[str, Any]]:
+    """`action` on exactly the keys of `specs` (`kms:<alias/..., key id or ARN>`).
+
+    IAM cannot name a key by its alias, so aliases go in a `kms:ResourceAliases` condition
+    (exact names: a new alias needs a new deployment, which changing the setting is anyway);
+    key ids and ARNs are named as resources.
+    """
+    ids = [s.removeprefix("kms:") for s in specs]
+    aliases = sorted(i for i in ids if i.startswith("alias/"))
+    keys: list[Any] = [
+        i if i.startswith("arn:") else _arn("kms", f"key/{i}")
+        for i in sorted(ids) if not i.startswith("alias/")
+    ]
+    out: list[dict[str, Any]] = []
+    if aliases:
+        out.append({
+            "Sid": f"{sid}ByAlias", "Effect": "Allow", "Action": [action],
+            "Resource": _arn("kms", "key/*"),
+            "Condition": {"ForAnyValue:StringEquals": {"kms:ResourceAliases": aliases}},
+        })
+    if keys:
+        out.append({"Sid": f"{sid}ByKey", "Effect": "Allow", "Action": [action], "Resource": keys})
+    return out
+
+
+def role_policy(stage: str, table: str, name: str, settings: Settings) -> dict[str, Any]:
+    """The policy of one function's role, given the settings it runs with."""
     statements: list[dict[str, Any]] = [
         {
             "Sid": "Table",
@@ -121,12 +149,7 @@ def role_policy(stage: str, table: str, name: str) -> dict[str, Any]:
             "Action": ["ssm:GetParameters"],
             "Resource": [_arn("ssm", f"parameter/settlekit/{stage}/{p.name}") for p in PARAMETERS],
         },
-        {
-            "Sid": "HotWalletAddress",
-            "Effect": "Allow",
-            "Action": ["kms:GetPublicKey"],
-            **hot_key,
-        },
+        *kms_statements("WalletAddresses", "kms:GetPublicKey", wallet_specs(settings)),
         {
             "Sid": "Alerts",
             "Effect": "Allow",
@@ -134,10 +157,9 @@ def role_policy(stage: str, table: str, name: str) -> dict[str, Any]:
             "Resource": {"Ref": ALERT_TOPIC},
         },
     ]
-    if name in SIGNING_FUNCTIONS:
-        statements.append(
-            {"Sid": "SignPayouts", "Effect": "Allow", "Action": ["kms:Sign"], **hot_key}
-        )
+    if name in LANE_FUNCTIONS:
+        statements += kms_statements("SignPayouts", "kms:Sign",
+                                     lane_specs(settings)[LANE_FUNCTIONS[name]])
     return {"Version": "2012-10-17", "Statement": statements}
 
 
@@ -168,6 +190,8 @@ def apply(template: dict[str, Any], stage: str, table: str) -> dict[str, Any]:
         name = handler_name(resource)
         props = resource["Properties"]
         props["FunctionName"] = function_name(stage, name)
+        # The settings the function will run with (no secret is in them: those come from SSM).
+        settings = load_settings({k: str(v) for k, v in props["Environment"]["Variables"].items()})
         props["Environment"]["Variables"]["ALERT_TOPIC_ARN"] = {"Ref": ALERT_TOPIC}
         log_group = f"{logical}LogGroup"
         resources[log_group] = {
@@ -181,7 +205,10 @@ def apply(template: dict[str, Any], stage: str, table: str) -> dict[str, Any]:
         resource["DependsOn"] = [log_group]
         role = props["Role"]["Fn::GetAtt"][0]
         resources[role]["Properties"]["Policies"] = [
-            {"PolicyName": f"{logical}Policy", "PolicyDocument": role_policy(stage, table, name)}
+            {
+                "PolicyName": f"{logical}Policy",
+                "PolicyDocument": role_policy(stage, table, name, settings),
+            }
         ]
         for event in props.get("Events", {}).values():
             if event["Type"] == "Schedule":

@@ -15,7 +15,7 @@ from chalicelib.core import parameters
 from chalicelib.core.clock import Clock
 from chalicelib.core.settings import Settings
 from chalicelib.core.store import DynamoStore
-from chalicelib.core.wallets import FAUCET, Wallets
+from chalicelib.core.wallets import ANCHOR, FAUCET, PURPOSES, Wallets
 
 if TYPE_CHECKING:
     from chalicelib.core.chain import Web3Chain
@@ -105,17 +105,31 @@ class Runtime:
         return self._build_signer(spec, self.settings.signer_private_key)
 
     @cached_property
-    def retiring_signers(self) -> list[HotSigner]:
-        """Wallets being rotated out (RETIRING_SIGNERS, RETIRING_SIGNER_PRIVATE_KEYS): they
-        only drain the payouts they signed already, then are dropped from the settings."""
-        built = [self._build_signer(spec, None) for spec in self.settings.retiring_signers]
-        built += [self._build_signer("key", k) for k in self.settings.retiring_signer_private_keys]
+    def retiring_by_lane(self) -> dict[str, list[HotSigner]]:
+        """Wallets being rotated out (RETIRING_SIGNERS, RETIRING_SIGNER_PRIVATE_KEYS), by the
+        lane that drains them (`escrow=kms:...` names it; the others ride in the anchor lane):
+        they only drain the payouts they signed already, then are dropped from the settings."""
+        from chalicelib.core.settings import retiring_lane
+
+        built: list[tuple[str, HotSigner]] = []
+        for entry in self.settings.retiring_signers:
+            lane, spec = retiring_lane(entry)
+            built.append((lane or ANCHOR, self._build_signer(spec, None)))
+        built += [(ANCHOR, self._build_signer("key", k))
+                  for k in self.settings.retiring_signer_private_keys]
         active = {w.address for w in self.wallets.signers()}  # every purpose's active wallet
-        kept: list[HotSigner] = []
-        for s in built:
-            if s.address not in active and all(s.address != k.address for k in kept):
-                kept.append(s)
+        kept: dict[str, list[HotSigner]] = {p: [] for p in PURPOSES}
+        seen: set[str] = set()
+        for lane, s in built:
+            if s.address not in active and s.address not in seen:
+                seen.add(s.address)
+                kept[lane].append(s)
         return kept
+
+    @property
+    def retiring_signers(self) -> list[HotSigner]:
+        """Every retiring wallet, whichever lane drains it."""
+        return [s for p in PURPOSES for s in self.retiring_by_lane[p]]
 
     def signer_for(self, address: str | None) -> HotSigner | None:
         """The signer of `address` if this deployment holds it (a payout is signed only by it)."""
@@ -151,7 +165,7 @@ class Runtime:
     @cached_property
     def wallets(self) -> Wallets:
         """The wallets by purpose (escrow, faucet, anchor); see chalicelib/core/wallets.py."""
-        return Wallets(self.settings, lambda: self.signer)
+        return Wallets(self.settings, lambda: self.signer, self._build_signer)
 
     def wallet(self, purpose: str) -> HotSigner | None:
         """The active wallet that pays for `purpose`, or None when that purpose has no key."""

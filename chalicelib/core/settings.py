@@ -30,6 +30,12 @@ PURPOSE_KEY_SETTINGS = {
     "faucet": "FAUCET_PRIVATE_KEY",
     "anchor": "ANCHOR_PRIVATE_KEY",
 }
+# The same wallets held as KMS keys (AWS): `kms:<key id, alias or ARN>` per purpose.
+PURPOSE_SIGNER_SETTINGS = {
+    "escrow": "ESCROW_SIGNER",
+    "faucet": "FAUCET_SIGNER",
+    "anchor": "ANCHOR_SIGNER",
+}
 
 
 def derived_salt(stage: str, table_name: str) -> str:
@@ -53,10 +59,19 @@ class Settings:
     escrow_private_key: str | None = None
     faucet_private_key: str | None = None
     anchor_private_key: str | None = None
+    # Each purpose's own KMS key (`kms:<key id, alias or ARN>`), the AWS form of the keys above.
+    # Stages other than local default to `kms:alias/settlekit-<stage>-<purpose>` unless a shared
+    # wallet is set explicitly (SIGNER or SIGNER_PRIVATE_KEY): then purposes without a signer of
+    # their own share it.
+    escrow_signer: str | None = None
+    faucet_signer: str | None = None
+    anchor_signer: str | None = None
     # Keys being rotated out: they take no new payouts, only drain the ones they already signed
     # (rebroadcast, replace, cancel, fill their nonce gaps) until none is left.
     retiring_signer_private_keys: tuple[str, ...] = ()
-    # The same for KMS keys: `kms:<key id or alias>` specs (see `signer` below), comma-separated.
+    # The same for KMS keys: `kms:<key id or alias>` specs (see `signer` below), comma-separated,
+    # each optionally prefixed by the purpose whose lane drains it (`escrow=kms:...`; without a
+    # prefix, the anchor lane's).
     retiring_signers: tuple[str, ...] = ()
     # A payout stays watched after `confirmed` until the chain's `finalized` block passes it, or
     # this many confirmations where the node has no finalized tag.
@@ -120,8 +135,8 @@ class Settings:
     anchor_max_age_seconds: int = 300
     anchor_max_batch: int = 1_000
     anchor_max_attempts: int = 3
-    # Custody (core/signer.py): `kms:<key id or alias>` or `key` (SIGNER_PRIVATE_KEY);
-    # None: no hot wallet. Stages other than local default to their KMS alias.
+    # The shared wallet (core/signer.py): `kms:<key id or alias>` or `key` (SIGNER_PRIVATE_KEY);
+    # None: no shared wallet (each purpose has its own, or is off).
     signer: str | None = None
     # Only the payout engine's function signs in AWS (its role alone may call kms:Sign); the API
     # functions see the wallet's address but skip the sending jobs (the admin reconcile route).
@@ -327,6 +342,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         f"{purpose}_private_key": _key(env, name) for purpose, name in PURPOSE_KEY_SETTINGS.items()
     }
     retiring = _keys(env, "RETIRING_SIGNER_PRIVATE_KEYS")
+    shared = _signer(env, key)
     admin = _text(env, "ADMIN_TOKEN", None)
     if admin is not None and len(admin) < 16:
         raise SettingsError("ADMIN_TOKEN must be at least 16 characters when set")
@@ -346,6 +362,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         rpc_timeout_seconds=_float(env, "RPC_TIMEOUT_SECONDS", 5.0, 0.1, 60.0),
         signer_private_key=key,
         **purpose_keys,  # type: ignore[arg-type]
+        **_purpose_signers(env, stage, shared, purpose_keys),  # type: ignore[arg-type]
         retiring_signer_private_keys=retiring,
         retiring_signers=_retiring_kms(env),
         finality_depth=_int(env, "FINALITY_DEPTH", 64, 1, 10_000),
@@ -377,7 +394,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         anchor_max_age_seconds=_int(env, "ANCHOR_MAX_AGE_SECONDS", 300, 0, 86_400),
         anchor_max_batch=_int(env, "ANCHOR_MAX_BATCH", 1_000, 1, 10_000),
         anchor_max_attempts=_int(env, "ANCHOR_MAX_ATTEMPTS", 3, 1, 20),
-        signer=_signer(env, stage, key),
+        signer=shared,
         payout_signing=_flag(env, "PAYOUT_SIGNING", True),
         alert_topic_arn=_topic_arn(env),
         **_web_settings(env),  # type: ignore[arg-type]
@@ -388,17 +405,16 @@ SIGNER_RE = re.compile(r"^(key|kms:[A-Za-z0-9:/_.-]{1,256})$")
 TOPIC_ARN_RE = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}$")
 
 
-def default_kms_alias(stage: str) -> str:
-    return f"alias/settlekit-{stage}-hot"
+def default_kms_alias(stage: str, purpose: str) -> str:
+    """The alias a stage's purpose wallet is looked up by when no signer is set for it."""
+    return f"alias/settlekit-{stage}-{purpose}"
 
 
-def _signer(env: Mapping[str, str], stage: str, key: str | None) -> str | None:
-    """The signer spec: explicit SIGNER, else the plain key if given, else KMS outside local."""
+def _signer(env: Mapping[str, str], key: str | None) -> str | None:
+    """The shared wallet's spec: explicit SIGNER, else the plain key if given, else none."""
     raw = _text(env, "SIGNER", None)
     if raw is None:
-        if key is not None:
-            return "key"
-        return None if stage == "local" else f"kms:{default_kms_alias(stage)}"
+        return "key" if key is not None else None
     if not SIGNER_RE.match(raw):
         raise SettingsError("SIGNER must be kms:<key id, alias or ARN> or key")
     if raw == "key" and key is None:
@@ -406,12 +422,44 @@ def _signer(env: Mapping[str, str], stage: str, key: str | None) -> str | None:
     return raw
 
 
+def _purpose_signers(
+    env: Mapping[str, str], stage: str, shared: str | None, keys: Mapping[str, str | None]
+) -> dict[str, str | None]:
+    """Each purpose's own KMS spec: set, or by default (outside local, without a shared wallet)
+    the stage's alias for that purpose."""
+    out: dict[str, str | None] = {}
+    for purpose, name in PURPOSE_SIGNER_SETTINGS.items():
+        raw = _text(env, name, None)
+        own_key = keys[f"{purpose}_private_key"]
+        if raw is not None:
+            if not (raw.startswith("kms:") and SIGNER_RE.match(raw)):
+                raise SettingsError(f"{name} must be kms:<key id, alias or ARN>")
+            if own_key is not None:
+                raise SettingsError(f"set {name} or {PURPOSE_KEY_SETTINGS[purpose]}, not both")
+        elif stage != "local" and shared is None and own_key is None:
+            raw = f"kms:{default_kms_alias(stage, purpose)}"
+        out[f"{purpose}_signer"] = raw
+    return out
+
+
+def retiring_lane(entry: str) -> tuple[str | None, str]:
+    """A RETIRING_SIGNERS entry -> (the purpose whose lane drains it or None, its kms: spec)."""
+    purpose, sep, spec = entry.partition("=")
+    return (purpose, spec) if sep else (None, entry)
+
+
 def _retiring_kms(env: Mapping[str, str]) -> tuple[str, ...]:
     raw = _text(env, "RETIRING_SIGNERS", None)
-    specs = tuple(x.strip() for x in (raw or "").split(",") if x.strip())
-    if not all(spec.startswith("kms:") and SIGNER_RE.match(spec) for spec in specs):
-        raise SettingsError("RETIRING_SIGNERS must be comma-separated kms:<key id or alias>")
-    return specs
+    entries = tuple(x.strip() for x in (raw or "").split(",") if x.strip())
+    for entry in entries:
+        purpose, spec = retiring_lane(entry)
+        if (purpose is not None and purpose not in PURPOSE_KEY_SETTINGS) or not (
+            spec.startswith("kms:") and SIGNER_RE.match(spec)
+        ):
+            raise SettingsError(
+                "RETIRING_SIGNERS must be comma-separated [purpose=]kms:<key id or alias>"
+            )
+    return entries
 
 
 def _topic_arn(env: Mapping[str, str]) -> str | None:

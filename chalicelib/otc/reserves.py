@@ -28,7 +28,8 @@ from chalicelib.core.outbox.model import (
     REQUESTED,
     SIGNED,
     payout_key,
-    queue,
+    requested_queues,
+    status_queues,
 )
 from chalicelib.core.runtime import Runtime
 from chalicelib.core.store import ConditionFailed, Item, key
@@ -131,10 +132,13 @@ def reserves(rt: Runtime) -> dict[str, Any]:
 
 def _pending(rt: Runtime, escrow: str) -> list[Item]:
     """Escrow payouts the ledger still counts as owed but that are leaving or have left."""
+    # Escrow's own queues only: the faucet's backlog and its payouts in flight are never read.
+    queues = [q for s in PENDING_STATUSES for q in status_queues(s, [escrow])
+              if s != REQUESTED] + requested_queues([ESCROW])
     out = [
         p
-        for status in PENDING_STATUSES
-        for p in rt.store.iter_work(queue(status))
+        for wpk in queues
+        for p in rt.store.iter_work(wpk)
         # Only what the ledger counts (OTC legs and refunds), not stray deposits sent back.
         if p.get("owner_type") == OWNER_TYPE
         and str(p.get("wallet") or escrow).lower() == escrow.lower()

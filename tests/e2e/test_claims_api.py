@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from bench.counting import count_requests
-from chalicelib.core.outbox.model import payout_key
+from chalicelib.core.outbox.model import payout_key, requested_queue
+from chalicelib.core.wallets import FAUCET
 from chalicelib.faucet.keys import claim_key, code_key
 from tests.e2e import test_faucet_drips as harness
 from tests.e2e.test_events_api import claim, counts, new_codes, new_event
@@ -95,7 +96,7 @@ def test_the_same_wallet_asking_again_gets_its_claim_and_no_second_payout(
         assert again.status_code == 200, again.json_body
         assert again.json_body["payout_id"] == first["payout_id"]
         assert again.json_body["status"] == "pending"
-    listed = api.rt.store.query_work("payouts#requested")[0]
+    listed = api.rt.store.query_work(requested_queue(FAUCET))[0]
     assert [p["id"] for p in listed] == [first["payout_id"]]
 
 

@@ -17,9 +17,11 @@ from eth_account import Account
 
 from chalicelib.core.clock import FixedClock, iso
 from chalicelib.core.errors import ServiceError
+from chalicelib.core.outbox.model import requested_queue
 from chalicelib.core.runtime import Runtime
 from chalicelib.core.settings import load_settings
 from chalicelib.core.store import DynamoStore
+from chalicelib.core.wallets import FAUCET
 from chalicelib.faucet import batches, claims, drips, events, stats
 from chalicelib.faucet.keys import code_key, drip_slots_pk
 from tests.conftest import START_MS
@@ -73,7 +75,7 @@ def test_fifty_concurrent_claims_of_one_code_make_one_202_one_payout_one_transfe
     assert outcomes.count((409, "already_claimed")) == THREADS - 1, outcomes
     winner = next(r[1] for r in results if isinstance(r, tuple))
     assert rt.store.get(**code_key(code))["wallet"] == winner["wallet"]
-    requested, _ = rt.store.query_work("payouts#requested")
+    requested, _ = rt.store.query_work(requested_queue(FAUCET))
     assert [p["id"] for p in requested] == [winner["payout_id"]]
 
     tick(rt)
@@ -115,7 +117,7 @@ def test_concurrent_drips_from_one_wallet_are_exactly_drip_max_requests(
     assert {(r.status, r.code) for r in refused} == {(429, "drip_rate_limited")}
     slots, _ = served_store.query(drip_slots_pk("wallet", wallet.lower()), consistent=True)
     assert sorted(s["drip_id"] for s in slots) == sorted(r["drip_id"] for r in accepted)
-    assert len(served_store.query_work("payouts#requested")[0]) == 3
+    assert len(served_store.query_work(requested_queue(FAUCET))[0]) == 3
     assert stats.read(served_store, START_MS)["totals"]["drips"] == 3
 
 
@@ -126,4 +128,4 @@ def test_concurrent_drips_from_one_ip_for_many_wallets_are_exactly_drip_max_requ
     wallets = [Account.create().address for _ in range(20)]
     results = race(20, lambda i: drips.request_drip(rt, {"wallet": wallets[i]}, "192.0.2.7"))
     assert sum(isinstance(r, dict) for r in results) == 2, results
-    assert len(served_store.query_work("payouts#requested")[0]) == 2
+    assert len(served_store.query_work(requested_queue(FAUCET))[0]) == 2

@@ -21,7 +21,13 @@ from chalicelib.core import failpoints
 from chalicelib.core.clock import FixedClock
 from chalicelib.core.errors import ServiceError
 from chalicelib.core.failpoints import InjectedCrash
-from chalicelib.core.outbox.model import BROADCAST, FINALIZE_QUEUE, REQUESTED, SIGNED, queue
+from chalicelib.core.outbox.model import (
+    BROADCAST,
+    FINALIZE_QUEUE,
+    REQUESTED,
+    SIGNED,
+    status_queues,
+)
 from chalicelib.core.runtime import Runtime
 from chalicelib.core.store import DynamoStore
 from chalicelib.otc import cancel as cancel_mod
@@ -165,7 +171,9 @@ def settle_everything(rt: Runtime, w3: Any) -> None:
         mine(w3, 2)
         busy = any(
             next(rt.store.iter_work(q), None) is not None
-            for q in (queue(REQUESTED), queue(SIGNED), queue(BROADCAST), FINALIZE_QUEUE)
+            for q in [*(q for s in (REQUESTED, SIGNED, BROADCAST)
+                        for q in status_queues(s, [w.address for w in rt.signers])),
+                      FINALIZE_QUEUE]
         )
         if not busy:
             flows.tick(rt)

@@ -19,7 +19,7 @@ from chalicelib import jobs
 from chalicelib.core.clock import FixedClock
 from chalicelib.core.outbox import finalize
 from chalicelib.core.outbox.intents import intent_item, make_intent
-from chalicelib.core.outbox.model import CONFIRMED, REQUESTED, payout_key
+from chalicelib.core.outbox.model import CONFIRMED, payout_key, requested_queue
 from chalicelib.core.outbox.purposes import register_owner
 from chalicelib.core.outbox.wallet import wallet_key
 from chalicelib.core.runtime import Runtime, set_runtime
@@ -124,7 +124,7 @@ def test_a_dry_faucet_waits_in_its_own_lane_and_never_spends_the_escrowed_deposi
     assert ledger.owed(rt, token_address) == 0 and ledger.owed(rt, "native") == 0
     # The faucet paid what it had, from its own wallet, and the rest waits for funds there.
     paid = [p for p in rt.store.iter_work("payouts#confirmed") if p["purpose"] == FAUCET]
-    waiting = [p for p in rt.store.iter_work(f"payouts#{REQUESTED}") if p["purpose"] == FAUCET]
+    waiting = [p for p in rt.store.iter_work(requested_queue(FAUCET)) if p["purpose"] == FAUCET]
     assert len(paid) == 2 and all(p["wallet"] == faucet for p in paid)
     assert len(waiting) == 3 and len(drip_ids) == 5
     assert balance(w3, token_address, faucet) == 0 and nonce_of(w3, faucet) == 2
@@ -228,7 +228,7 @@ def test_a_burst_of_200_faucet_payouts_delays_neither_a_settlement_nor_an_anchor
     assert rt.store.get(**batch_key(1))["status"] == ANCHORED  # type: ignore[index]
     # The faucet's lane went its own way meanwhile, from its own wallet: 20 sent, 180 wait.
     assert nonce_of(w3, wallets[FAUCET]) == 20
-    waiting = [p for p in rt.store.iter_work(f"payouts#{REQUESTED}") if p["owner_type"] == BURST]
+    waiting = [p for p in rt.store.iter_work(requested_queue(FAUCET)) if p["owner_type"] == BURST]
     assert len(waiting) == 180
     assert balance(w3, token_address, wallets[ESCROW]) == 0
 

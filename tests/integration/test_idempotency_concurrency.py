@@ -13,8 +13,10 @@ from eth_account import Account
 
 from chalicelib.core.clock import iso
 from chalicelib.core.errors import ServiceError
+from chalicelib.core.outbox.model import requested_queue
 from chalicelib.core.runtime import Runtime
 from chalicelib.core.store import DynamoStore
+from chalicelib.core.wallets import FAUCET
 from chalicelib.faucet import batches, drips, events, stats
 from chalicelib.faucet.keys import drip_slots_pk
 from tests.conftest import START_MS
@@ -45,7 +47,7 @@ def test_twenty_concurrent_drips_with_one_key_make_one_drip_and_one_payout(
     assert sum(not replayed for _, replayed in results) == 1  # one made it, 19 replayed it
     slots, _ = served_store.query(drip_slots_pk("wallet", wallet.lower()), consistent=True)
     assert [s["drip_id"] for s in slots] == [results[0][0]["drip_id"]]
-    assert len(served_store.query_work("payouts#requested")[0]) == 1
+    assert len(served_store.query_work(requested_queue(FAUCET))[0]) == 1
     assert stats.read(served_store, START_MS)["totals"]["drips"] == 1
 
 
@@ -58,7 +60,7 @@ def test_the_same_key_with_another_wallet_is_a_409_and_pays_nothing_more(
         drips.request_drip(rt, {"wallet": Account.create().address}, "192.0.2.1", "k-1")
     assert (caught.value.status, caught.value.code) == (409, "idempotency_key_conflict")
     assert caught.value.details == {"drip_id": first["drip_id"]}
-    assert len(served_store.query_work("payouts#requested")[0]) == 1
+    assert len(served_store.query_work(requested_queue(FAUCET))[0]) == 1
 
 
 @pytest.mark.parametrize("fault", [None, "commit_timeout"])

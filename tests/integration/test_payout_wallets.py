@@ -10,6 +10,7 @@ from typing import Any
 from eth_account import Account
 
 from chalicelib.core.clock import FixedClock
+from chalicelib.core.outbox.model import BROADCAST, wallet_queue
 from chalicelib.core.outbox.wallet import wallet_key
 from chalicelib.core.runtime import Runtime
 from chalicelib.core.store import DynamoStore, Item
@@ -257,7 +258,8 @@ def test_a_lagging_index_copy_never_parks_a_mined_payout(
     pid = request(rt, "lagging", "native", new_address(), ETH)["id"]
     automine(w3, False)
     tick(rt)
-    stale = list(served_store.iter_work("payouts#broadcast"))  # one attempt
+    broadcast = wallet_queue(BROADCAST, shared.hot(rt))
+    stale = list(served_store.iter_work(broadcast))  # one attempt
     for _ in range(2):  # rebroadcast, then a replacement at the same nonce
         rt.clock.advance(PAST_TIMEOUT_MS)
         tick(rt)
@@ -268,7 +270,7 @@ def test_a_lagging_index_copy_never_parks_a_mined_payout(
     mine(w3, 3)
 
     lagging = LaggingIndexStore(served_store)
-    lagging.frozen["payouts#broadcast"] = stale  # the index still shows the first attempt only
+    lagging.frozen[broadcast] = stale  # the index still shows the first attempt only
     rt.__dict__["store"] = lagging
     rt.clock.advance(PAST_TIMEOUT_MS)
     tick(rt)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.core.leases import Lease, LeaseHeld, acquire
-from chalicelib.core.outbox.model import payout_key, queue
+from chalicelib.core.outbox.model import WALLET_STATUSES, payout_key, queue, wallet_queues
 from chalicelib.core.runtime import Runtime
 from chalicelib.core.store import DynamoStore, Item, Op, update_op
 
@@ -55,7 +55,10 @@ class Run:
         skipped.
         """
         found = []
-        for copy in self.store.iter_work(queue(status)):
+        queues = wallet_queues(status, [self.wallet]) if status in WALLET_STATUSES else [
+            queue(status)
+        ]
+        for copy in (c for q in queues for c in self.store.iter_work(q)):
             if not self.owns(copy):
                 continue
             payout = self.store.get(**payout_key(copy["id"]))

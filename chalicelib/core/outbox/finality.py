@@ -102,7 +102,7 @@ def reorged_after_conclusion(run: Run, payout: Item) -> None:
         payout,
         condition=Attr("status").eq(payout["status"]) & Attr("version").eq(payout["version"]),
         status=BROADCAST,
-        **index_fields(BROADCAST, payout["created_at"], payout["id"]),
+        **index_fields(BROADCAST, payout["created_at"], payout["id"], wallet=payout["wallet"]),
         mined_block=None,
         mined_block_hash=None,
         confirmations=0,

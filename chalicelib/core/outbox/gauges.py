@@ -1,7 +1,8 @@
 """The payout engine's health gauges, emitted once per engine run for the template's alarms.
 
-Three queries of the work index (limit 1 each) and one balance call: the cost does not grow with
-the table. A failure here is logged and never fails the run that already did its work.
+A few queries of the work index (limit 1 each, one per queue of a due status) and one balance
+call: the cost does not grow with the table. A failure here is logged and never fails the run
+that already did its work.
 """
 
 from __future__ import annotations
@@ -10,7 +11,14 @@ from typing import Any
 
 from chalicelib.core.log import log
 from chalicelib.core.metrics import emit
-from chalicelib.core.outbox.model import BROADCAST, NEEDS_ATTENTION, REQUESTED, SIGNED, queue
+from chalicelib.core.outbox.model import (
+    BROADCAST,
+    NEEDS_ATTENTION,
+    REQUESTED,
+    SIGNED,
+    queue,
+    status_queues,
+)
 from chalicelib.core.runtime import Runtime
 
 WEI_PER_ETH = 10**18
@@ -23,8 +31,9 @@ ATTENTION_COUNT_CAP = 100
 def gauges(rt: Runtime) -> dict[str, float]:
     now = rt.clock.now_ms()
     oldest = None
-    for status in DUE:
-        items, _ = rt.store.query_work(queue(status), limit=1)
+    wallets = [s.address for s in rt.signers]
+    for wpk in (q for status in DUE for q in status_queues(status, wallets)):
+        items, _ = rt.store.query_work(wpk, limit=1)
         if items:
             created = int(str(items[0]["wsk"]).split("#", 1)[0])
             oldest = created if oldest is None else min(oldest, created)

@@ -99,7 +99,7 @@ def intent_item(intent: Intent, now: int) -> Item:
         "version": 1,
         "created_at": now,
         "updated_at": now,
-        **index_fields(REQUESTED, now, pid),
+        **index_fields(REQUESTED, now, pid, purpose=intent.purpose),
     }
 
 

@@ -21,7 +21,7 @@ from chalicelib.core.outbox.engine import Run, with_run
 from chalicelib.core.outbox.finalize import run_finalizers
 from chalicelib.core.outbox.sender import send_pass
 from chalicelib.core.runtime import Runtime
-from chalicelib.core.wallets import ANCHOR, PURPOSES
+from chalicelib.core.wallets import PURPOSES
 
 if TYPE_CHECKING:
     from chalicelib.core.signer import HotSigner
@@ -33,14 +33,15 @@ def lane_signers(rt: Runtime, lane: str) -> list[HotSigner]:
     """The wallets lane `lane` works for.
 
     Its purpose's active wallet, unless that wallet is shared and an earlier purpose's lane
-    already works for it (one lane per wallet, not two fighting for its lease). The retiring
-    wallets ride in the anchor lane: the quietest, and never the escrow's.
+    already works for it (one lane per wallet, not two fighting for its lease), then the
+    retiring wallets assigned to it (`escrow=kms:...`; unassigned ones ride in the anchor lane,
+    the quietest). In AWS a lane's role may sign with exactly these keys (wallets.lane_specs).
     """
     if lane not in PURPOSES:
         raise ValueError(f"unknown payout lane {lane!r}")
     signer = rt.wallet(lane)
     own = [signer] if signer and rt.wallets.purposes_of(signer.address)[0] == lane else []
-    return own + (rt.retiring_signers if lane == ANCHOR else [])
+    return own + rt.retiring_by_lane[lane]
 
 
 def _both(run: Run) -> None:

@@ -2,7 +2,9 @@
 
 A payout is stored as one item (`payout#<id>` / `payout`). Its id is derived from the business
 event's idempotency key, so the same event can never create two payouts. While a job has work
-with it, the item sits in the work index under `payouts#<status>`; terminal payouts stay listed
+with it, the item sits in the work index under `payouts#<status>` (an intent under
+`payouts#requested#<purpose>`, a signed or broadcast payout under `payouts#<status>#<wallet>`:
+each lane reads only its own wallet's work); terminal payouts stay listed
 under their status for the admin listing, and a separate small marker item (`payout#<id>` /
 `finalize`) sits under `payouts#finalize` until the owning flow has been told the outcome.
 """
@@ -10,6 +12,7 @@ under their status for the admin listing, and a separate small marker item (`pay
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from typing import Any
 
 from chalicelib.core.assets import NATIVE, NATIVE_DECIMALS
@@ -18,6 +21,7 @@ from chalicelib.core.confirmations import count
 from chalicelib.core.money import format_amount
 from chalicelib.core.settings import Settings
 from chalicelib.core.store import Item, Key, key
+from chalicelib.core.wallets import PURPOSES
 
 REQUESTED = "requested"
 SIGNED = "signed"
@@ -27,6 +31,8 @@ FAILED = "failed"
 NEEDS_ATTENTION = "needs_attention"
 
 STATUSES = (REQUESTED, SIGNED, BROADCAST, CONFIRMED, FAILED, NEEDS_ATTENTION)
+# The statuses in which a payout holds a nonce of its wallet and that wallet's lane works it.
+WALLET_STATUSES = (SIGNED, BROADCAST)
 # The outcomes the owning flow is told about. needs_attention is reported too (the flow keeps
 # its state locked and shows it), and may still turn into confirmed or failed later.
 FINAL = (CONFIRMED, FAILED, NEEDS_ATTENTION)
@@ -67,9 +73,57 @@ def queue(status: str) -> str:
     return f"payouts#{status}"
 
 
-def index_fields(status: str, created_at: int, pid: str) -> dict[str, str]:
-    """Work-index placement for a payout in `status` (FIFO by creation time)."""
-    return {"wpk": queue(status), "wsk": f"{created_at:013d}#{pid}"}
+def requested_queue(purpose: str | None) -> str:
+    """Where intents of `purpose` wait for a nonce: one queue per purpose, so a lane reads only
+    its own backlog and a faucet burst costs the escrow lane (and the reserves check) nothing.
+    None: the one queue intents were written to before the split (still read until empty)."""
+    return queue(REQUESTED) if purpose is None else f"{queue(REQUESTED)}#{purpose}"
+
+
+def requested_queues(purposes: Iterable[str] = PURPOSES) -> list[str]:
+    """The queues holding intents of `purposes`: theirs, then the queue from before the split."""
+    return [requested_queue(p) for p in purposes] + [requested_queue(None)]
+
+
+def wallet_queue(status: str, wallet: str | None) -> str:
+    """Where payouts holding a nonce of `wallet` wait in `status` (signed, broadcast): one queue
+    per wallet, so each lane follows only its own wallet's payouts. None: the one queue from
+    before the split."""
+    return queue(status) if wallet is None else f"{queue(status)}#{wallet.lower()}"
+
+
+def wallet_queues(status: str, wallets: Iterable[str]) -> list[str]:
+    return [wallet_queue(status, w) for w in wallets] + [wallet_queue(status, None)]
+
+
+def status_queues(status: str, wallets: Iterable[str] = ()) -> list[str]:
+    """Every queue holding payouts in `status` (`wallets`: the ones a per-wallet status has)."""
+    if status == REQUESTED:
+        return requested_queues()
+    if status in WALLET_STATUSES:
+        return wallet_queues(status, wallets)
+    return [queue(status)]
+
+
+def index_fields(
+    status: str,
+    created_at: int,
+    pid: str,
+    *,
+    purpose: str | None = None,
+    wallet: str | None = None,
+) -> dict[str, str]:
+    """Work-index placement for a payout in `status` (FIFO by creation time): an intent waits
+    in its purpose's queue, a signed or broadcast payout in its wallet's."""
+    if status == REQUESTED:
+        wpk = requested_queue(purpose)
+    elif status in WALLET_STATUSES:
+        if wallet is None:
+            raise ValueError(f"a {status} payout is indexed under its wallet")
+        wpk = wallet_queue(status, wallet)
+    else:
+        wpk = queue(status)
+    return {"wpk": wpk, "wsk": f"{created_at:013d}#{pid}"}
 
 
 def finalize_marker(payout: Item, status: str, now: int) -> Item:

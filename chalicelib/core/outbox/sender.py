@@ -15,6 +15,7 @@ after 1 leaves stored bytes: the next run sends exactly those bytes again; the n
 
 from __future__ import annotations
 
+import heapq
 import time
 
 from boto3.dynamodb.conditions import Attr
@@ -39,7 +40,7 @@ from chalicelib.core.outbox.model import (
     amount_of,
     index_fields,
     payout_key,
-    queue,
+    requested_queues,
 )
 from chalicelib.core.outbox.outcomes import needs_attention
 from chalicelib.core.store import Item, TransactionFailed
@@ -87,7 +88,11 @@ def take_new(run: Run) -> None:
     counter = wallet.load_counter(run.store, run.wallet, chain_nonce, run.now())
     funds = Funds(run)
     batch: list[Item] = []
-    for copy in run.store.iter_work(queue(REQUESTED)):
+    # Only the queues of the wallet's own purposes (one, unless the wallet is shared), merged in
+    # arrival order: another purpose's backlog is never read.
+    queues = requested_queues(run.rt.wallets.purposes_of(run.wallet))
+    waiting = [run.store.iter_work(q) for q in queues]
+    for copy in heapq.merge(*waiting, key=lambda c: str(c["wsk"])):
         if not run.takes(copy):
             continue  # another purpose's lane: its own wallet sends it (or waits for funds)
         if run.summary[f"{REQUESTED}->{SIGNED}"] + len(batch) >= MAX_PER_RUN:
@@ -146,7 +151,7 @@ def assign_and_store(run: Run, batch: list[Item], first_nonce: int) -> list[Item
             "wallet": run.wallet,
             "attempts": [attempt],
             "tx_hash": attempt["hash"],
-            **index_fields(SIGNED, payout["created_at"], payout["id"]),
+            **index_fields(SIGNED, payout["created_at"], payout["id"], wallet=run.wallet),
         }
         ops.append(
             run.update(
@@ -219,7 +224,7 @@ def mark_broadcast(run: Run, sent: list[Item]) -> None:
             condition=Attr("status").eq(SIGNED),
             status=BROADCAST,
             broadcast_at=now,
-            **index_fields(BROADCAST, payout["created_at"], payout["id"]),
+            **index_fields(BROADCAST, payout["created_at"], payout["id"], wallet=run.wallet),
         )
         for payout in sent
     ]

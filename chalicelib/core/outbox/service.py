@@ -25,7 +25,7 @@ from chalicelib.core.outbox.model import (
     index_fields,
     payout_key,
     public_view,
-    queue,
+    status_queues,
 )
 from chalicelib.core.outbox.purposes import register_owner
 from chalicelib.core.outbox.webhook_events import payout_event_op
@@ -71,33 +71,30 @@ def _head(rt: Runtime) -> int | None:
 def list_payouts(
     rt: Runtime, status: str | None, limit: str | None, cursor: str | None
 ) -> dict[str, Any]:
-    if status is None:
-        return _list_all(rt, _limit(limit), cursor)
-    if status not in STATUSES:
+    if status is not None and status not in STATUSES:
         raise BadRequest(f"status must be one of {', '.join(STATUSES)}", code="invalid_status")
-    size = _limit(limit)
-    items, nxt = rt.store.query_work(queue(status), limit=size, cursor=cursor)
-    return {"payouts": [public_view(p, rt.settings) for p in items], "next": nxt}
+    wallets = [s.address for s in rt.signers]
+    queues = [q for s in ([status] if status else STATUSES) for q in status_queues(s, wallets)]
+    return _list_queues(rt, queues, _limit(limit), cursor)
 
 
-def _list_all(rt: Runtime, size: int, cursor: str | None) -> dict[str, Any]:
-    """Every payout, status queue after status queue; the cursor says which queue and where."""
+def _list_queues(rt: Runtime, queues: list[str], size: int, cursor: str | None) -> dict[str, Any]:
+    """Payouts queue after queue (a status may have several: intents wait per purpose); the
+    cursor says which queue and where."""
     index, inner = 0, None
     if cursor:
         head, _, rest = cursor.partition("~")
-        if not is_ascii_digits(head, 2) or not int(head) < len(STATUSES):
+        if not is_ascii_digits(head, 2) or not int(head) < len(queues):
             raise BadRequest("the pagination cursor is not valid", code="invalid_cursor")
         index, inner = int(head), rest or None
     found: list[Item] = []
-    while index < len(STATUSES) and len(found) < size:
-        items, inner = rt.store.query_work(
-            queue(STATUSES[index]), limit=size - len(found), cursor=inner
-        )
+    while index < len(queues) and len(found) < size:
+        items, inner = rt.store.query_work(queues[index], limit=size - len(found), cursor=inner)
         found += items
         if inner is None:
             index += 1
     nxt = None
-    if index < len(STATUSES):
+    if index < len(queues):
         nxt = f"{index}~{inner or ''}"
     return {"payouts": [public_view(p, rt.settings) for p in found], "next": nxt}
 
