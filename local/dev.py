@@ -183,11 +183,11 @@ def main() -> int:
         wallets = {purpose: Account.from_key(key).address for purpose, key in keys.items()}
         signer_env: dict[str, str] = {}
         if os.environ.get("LOCAL_SIGNER", "").strip() == "kms":
-            from local.kms_key import create_hot_key
+            from local.kms_key import create_purpose_keys
 
-            # One KMS key, the shared wallet, pays for every purpose (no local keys then).
-            signer_env, hot_wallet = create_hot_key(store_url)
-            keys, wallets = {}, dict.fromkeys(PURPOSE_KEY_SETTINGS, hot_wallet)
+            # One KMS key per purpose, as in AWS (no local keys then).
+            signer_env, wallets = create_purpose_keys(store_url)
+            keys = {}
         w3 = Web3(Web3.HTTPProvider(rpc_url))
         local_chain = bootstrap.prepare(w3, wallets)
         env = service_env(

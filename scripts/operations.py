@@ -70,7 +70,7 @@ PARAMETERS_SECTION: dict[str, Any] = {
     "HotWalletMinBalanceEth": {
         "Type": "Number",
         "Default": 0.5,
-        "Description": "Alarm when the hot wallet's native balance falls below this",
+        "Description": "Alarm when a wallet's native balance (gas) falls below this",
     },
     "OldestDuePayoutMaxAgeSeconds": {
         "Type": "Number",
@@ -306,7 +306,7 @@ def _alarms(stage: str, engines: dict[str, str]) -> dict[str, Any]:
             TreatMissingData="breaching",
         ),
         "HotWalletBalanceAlarm": _alarm(
-            "The hot wallet's native balance is below the threshold",
+            "The lowest native balance among the purposes' wallets is below the threshold",
             _gauge(stage, "HotWalletBalanceEth", "Minimum"),
             ComparisonOperator="LessThanThreshold",
             Threshold={"Ref": "HotWalletMinBalanceEth"},

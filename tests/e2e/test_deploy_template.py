@@ -131,14 +131,28 @@ def test_only_the_payout_engine_may_sign(template: dict[str, Any]) -> None:
         assert not granted & {"kms:Decrypt", "kms:CreateKey", "dynamodb:Scan", "kms:*"}
 
 
-def test_kms_rights_are_bound_to_the_stage_hot_key_alias(
+def kms_aliases(stmts: list[dict[str, Any]], action: str) -> set[str]:
+    """The KMS aliases `action` is granted on (every KMS grant must name its keys by alias)."""
+    out: set[str] = set()
+    for stmt in stmts:
+        if action in stmt["Action"]:
+            assert stmt["Resource"] == {
+                "Fn::Sub": "arn:${AWS::Partition}:kms:${AWS::Region}:${AWS::AccountId}:key/*"
+            }
+            out |= set(stmt["Condition"]["ForAnyValue:StringEquals"]["kms:ResourceAliases"])
+    return out
+
+
+def test_each_lane_may_sign_only_with_its_own_purposes_kms_key(
     template: dict[str, Any], stage: str
 ) -> None:
-    for fn in functions(template).values():
-        for stmt in statements(template, fn):
-            if any(a.startswith("kms:") for a in stmt["Action"]):
-                aliases = {"kms:ResourceAliases": f"alias/settlekit-{stage}-hot*"}
-                assert stmt["Condition"] == {"ForAnyValue:StringLike": aliases}
+    every = {f"alias/settlekit-{stage}-{p}" for p in ("escrow", "faucet", "anchor")}
+    for name, fn in functions(template).items():
+        stmts = statements(template, fn)
+        assert kms_aliases(stmts, "kms:GetPublicKey") == every, name  # every wallet's address
+        lane = name.rsplit("_", 1)[1] if name in ENGINES else None
+        expected = {f"alias/settlekit-{stage}-{lane}"} if lane else set()
+        assert kms_aliases(stmts, "kms:Sign") == expected, name
 
 
 def test_table_rights_name_region_account_and_table(template: dict[str, Any], stage: str) -> None:
@@ -185,7 +199,9 @@ def test_no_secret_is_in_any_environment_or_anywhere_in_the_template(built: Any)
     for name, fn in functions(template).items():
         env = fn["Properties"]["Environment"]["Variables"]
         assert not set(env) & SECRET_VARIABLES, name
-        assert env["SECRETS_FROM"] == "ssm" and env["SIGNER"] == f"kms:alias/settlekit-{stage}-hot"
+        assert env["SECRETS_FROM"] == "ssm" and "SIGNER" not in env  # no shared wallet
+        for purpose in ("escrow", "faucet", "anchor"):
+            assert env[f"{purpose.upper()}_SIGNER"] == f"kms:alias/settlekit-{stage}-{purpose}"
     assert not re.search(r"\b(0x)?[0-9a-fA-F]{64}\b", text)  # no private key
     assert "ADMIN_TOKEN" not in text and "SIGNER_PRIVATE_KEY" not in text
 

@@ -42,8 +42,11 @@ def gauges(rt: Runtime) -> dict[str, float]:
         "OldestDuePayoutAgeSeconds": 0.0 if oldest is None else max(0, now - oldest) / 1000,
         "PayoutsNeedingAttention": float(len(attention)),
     }
-    if rt.chain is not None and rt.signer is not None:
-        values["HotWalletBalanceEth"] = rt.chain.balance(rt.signer.address) / WEI_PER_ETH
+    active = rt.wallets.signers()
+    if rt.chain is not None and active:
+        # Every wallet pays its own gas: the lowest balance is the one that runs dry first.
+        lowest = min(rt.chain.balance(s.address) for s in active)
+        values["HotWalletBalanceEth"] = lowest / WEI_PER_ETH
     return values
 
 

@@ -97,10 +97,13 @@ def take_new(run: Run) -> None:
             continue  # another purpose's lane: its own wallet sends it (or waits for funds)
         if run.summary[f"{REQUESTED}->{SIGNED}"] + len(batch) >= MAX_PER_RUN:
             break
+        # Asset and amount never change: the index copy tells whether the wallet can fund the
+        # intent, so a dry wallet's backlog costs no read of each intent, run after run.
+        if not funds.reserve(copy):
+            continue
         payout = run.store.get(**payout_key(copy["id"]))  # the index copy may lag behind
         if payout is None or payout["status"] != REQUESTED or payout.get("nonce") is not None:
-            continue
-        if not funds.reserve(payout):
+            funds.release(copy)
             continue
         batch.append(payout)
         if len(batch) == BATCH:
@@ -283,6 +286,15 @@ class Funds:
         if asset != NATIVE:
             self.tokens[asset] -= amount
         return True
+
+    def release(self, payout: Item) -> None:
+        """Give back what `reserve(payout)` took (the intent turned out to be taken already)."""
+        asset, amount = payout["asset"], amount_of(payout)
+        self.native += txbuild.TOKEN_TRANSFER_FALLBACK_GAS * self.gas_price + (
+            amount if asset == NATIVE else 0
+        )
+        if asset != NATIVE:
+            self.tokens[asset] += amount
 
     def alert(self) -> None:
         """Some intents wait for funds: flag the wallet (one alert until it is funded)."""
