@@ -10,6 +10,7 @@ from typing import Any
 from eth_account import Account
 
 from chalicelib.core.clock import FixedClock
+from chalicelib.core.outbox.jobs import run_confirmer
 from chalicelib.core.outbox.model import BROADCAST, wallet_queue
 from chalicelib.core.outbox.wallet import wallet_key
 from chalicelib.core.runtime import Runtime
@@ -279,3 +280,42 @@ def test_a_lagging_index_copy_never_parks_a_mined_payout(
     assert payout["tx_hash"] == payout["attempts"][1]["hash"]
     assert alerts("payout_needs_attention") == 0
     assert finalized == [(pid, "confirmed")]
+
+
+# -- a backlog larger than one run can read ----
+
+
+class SlowReadsStore(DynamoStore):
+    """Each read of an item takes a second of the run's clock (a slow or throttled store)."""
+
+    def __init__(self, inner: DynamoStore, clock: FixedClock) -> None:
+        super().__init__(inner.client, inner.table)
+        self.clock = clock
+
+    def get(self, pk: str, sk: str, *, consistent: bool = True) -> Item | None:
+        self.clock.advance(1_000)
+        return super().get(pk, sk, consistent=consistent)
+
+
+def test_the_confirmer_concludes_the_oldest_payouts_of_a_backlog_it_cannot_read_in_one_run(
+    payout_rt: Runtime, w3: Any, served_store: DynamoStore, engine_clock: FixedClock,
+) -> None:
+    rt = payout_rt
+    pids = []
+    for i in range(8):
+        pids.append(request(rt, f"backlog-{i}", "native", new_address(), ETH // 100)["id"])
+        engine_clock.advance(10)  # created one after the other
+    automine(w3, False)
+    tick(rt)
+    assert all(stored(rt, pid)["status"] == "broadcast" for pid in pids)
+    automine(w3, True)
+    mine(w3, 3)  # every one of them is mined and at depth now
+
+    rt.__dict__["store"] = SlowReadsStore(served_store, engine_clock)
+    # Time for about four reads: reading the whole backlog first would leave none to act.
+    run_confirmer(rt, rt.clock.now_ms() + rt.settings.job_margin_ms + 4_500)
+
+    rt.__dict__["store"] = served_store
+    statuses = [stored(rt, pid)["status"] for pid in pids]
+    assert statuses[0] == "confirmed", statuses  # the oldest first, within the run's time
+    assert "broadcast" in statuses  # the rest wait for the next run

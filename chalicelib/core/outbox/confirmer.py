@@ -11,6 +11,8 @@ and touches only that wallet's payouts, signed only with that wallet's key.
 
 from __future__ import annotations
 
+import itertools
+
 from boto3.dynamodb.conditions import Attr
 
 from chalicelib.core.chain import (
@@ -34,7 +36,11 @@ from chalicelib.core.store import Item, TransactionFailed
 def confirm_pass(run: Run) -> None:
     head = run.chain.block_number()
     # needs_attention payouts that were sent are still watched: their transaction may yet land.
-    watched = run.mine(BROADCAST) + [p for p in run.mine(NEEDS_ATTENTION) if p.get("attempts")]
+    # Read one at a time: the deadline is checked before each read, not after reading them all.
+    watched = itertools.chain(
+        run.each_mine(BROADCAST),
+        (p for p in run.each_mine(NEEDS_ATTENTION) if p.get("attempts")),
+    )
     for payout in watched:
         if not run.time_left():
             return

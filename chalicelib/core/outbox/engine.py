@@ -8,7 +8,7 @@ next run resumes from what is stored.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -48,13 +48,18 @@ class Run:
         return str(payout.get("wallet", "")).lower() == self.wallet.lower()
 
     def mine(self, status: str) -> list[Item]:
-        """This wallet's payouts in `status`, each re-read from its base item.
+        """This wallet's payouts in `status`, each re-read from its base item (all of them)."""
+        return list(self.each_mine(status))
+
+    def each_mine(self, status: str) -> Iterator[Item]:
+        """This wallet's payouts in `status`, oldest first, each re-read from its base item
+        only when the caller asks for the next one.
 
         The work index is eventually consistent: its copy may be older than the payout, so
         every decision is taken on the consistent base item, and items that moved on are
-        skipped.
+        skipped. Lazily, so a run that checks its deadline between payouts acts on the oldest
+        of a backlog it could not even read in one run, instead of reading until it is late.
         """
-        found = []
         queues = wallet_queues(status, [self.wallet]) if status in WALLET_STATUSES else [
             queue(status)
         ]
@@ -63,8 +68,7 @@ class Run:
                 continue
             payout = self.store.get(**payout_key(copy["id"]))
             if payout is not None and payout["status"] == status and self.owns(payout):
-                found.append(payout)
-        return found
+                yield payout
 
     def now(self) -> int:
         return self.rt.clock.now_ms()
