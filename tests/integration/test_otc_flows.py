@@ -22,7 +22,7 @@ from chalicelib.core.runtime import Runtime, set_runtime
 from chalicelib.core.store import Item
 from chalicelib.otc.model import order_key
 from local import bootstrap
-from tests.integration.test_payout_engine import automine, balance, mine
+from tests.integration.payouts import automine, balance, mine
 
 UNIT = 10**18
 SATS = 10**8
