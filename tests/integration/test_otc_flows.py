@@ -20,6 +20,7 @@ from chalicelib.core.clock import FixedClock
 from chalicelib.core.outbox.model import payout_key
 from chalicelib.core.runtime import Runtime, set_runtime
 from chalicelib.core.store import Item
+from chalicelib.otc import signatures  # noqa: F401  (registers the OTC signed actions used here)
 from chalicelib.otc.model import order_key
 from local import bootstrap
 from tests.integration.payouts import automine, balance, mine
