@@ -28,7 +28,7 @@ from chalicelib.core.wallets import ESCROW, FAUCET, PURPOSES
 from local import bootstrap
 from scripts.operations import role_policy
 from tests.integration.conftest import engine_settings
-from tests.integration.test_payout_engine import ETH, deadline, new_address, stored, tx_on_chain
+from tests.integration.payouts import ETH, deadline, new_address, stored, tx_on_chain
 
 pytestmark = pytest.mark.chain
 

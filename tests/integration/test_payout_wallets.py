@@ -24,6 +24,7 @@ from tests.integration.payouts import (
     Finalized,
     automine,
     balance,
+    hot,
     mine,
     new_address,
     nonce_of,
@@ -254,7 +255,7 @@ def test_a_lagging_index_copy_never_parks_a_mined_payout(
     pid = request(rt, "lagging", "native", new_address(), ETH)["id"]
     automine(w3, False)
     tick(rt)
-    broadcast = wallet_queue(BROADCAST, shared.hot(rt))
+    broadcast = wallet_queue(BROADCAST, hot(rt))
     stale = list(served_store.iter_work(broadcast))  # one attempt
     for _ in range(2):  # rebroadcast, then a replacement at the same nonce
         rt.clock.advance(PAST_TIMEOUT_MS)
