@@ -53,7 +53,7 @@ def payout_lane(rt: Runtime, deadline_ms: int, lane: str) -> dict[str, Any]:
     if not rt.settings.payout_signing:
         return {"skipped": "signing_elsewhere"}
     summary = lane_sends(rt, deadline_ms, lane)
-    return {**summary, **finalize(rt, deadline_ms)}
+    return {**summary, **finalize(rt, deadline_ms, lane)}
 
 
 def lane_sends(rt: Runtime, deadline_ms: int, lane: str) -> dict[str, Any]:
@@ -65,15 +65,16 @@ def lane_sends(rt: Runtime, deadline_ms: int, lane: str) -> dict[str, Any]:
     return run_lane(rt, deadline_ms, lane)
 
 
-def finalize(rt: Runtime, deadline_ms: int) -> dict[str, Any]:
-    """Tell the flows how their payouts ended (no chain needed), then emit the engine's gauges."""
+def finalize(rt: Runtime, deadline_ms: int, lane: str | None = None) -> dict[str, Any]:
+    """Tell the flows how their payouts ended (no chain needed; `lane`'s purpose only, or
+    every purpose's), then emit the engine's gauges."""
     if not rt.settings.payout_signing:
         return {"skipped": "signing_elsewhere"}
     register_owners()
     from chalicelib.core.outbox.gauges import emit_gauges
     from chalicelib.core.outbox.jobs import run_finalize
 
-    summary = run_finalize(rt, deadline_ms)
+    summary = run_finalize(rt, deadline_ms, lane)
     emit_gauges(rt)
     return summary
 

@@ -23,10 +23,10 @@ from chalicelib.core.money import format_amount
 from chalicelib.core.outbox.model import (
     BROADCAST,
     CONFIRMED,
-    FINALIZE_QUEUE,
     NEEDS_ATTENTION,
     REQUESTED,
     SIGNED,
+    finalize_queues,
     payout_key,
     requested_queues,
     status_queues,
@@ -143,7 +143,7 @@ def _pending(rt: Runtime, escrow: str) -> list[Item]:
         if p.get("owner_type") == OWNER_TYPE
         and str(p.get("wallet") or escrow).lower() == escrow.lower()
     ]
-    for marker in rt.store.iter_work(FINALIZE_QUEUE):
+    for marker in (m for q in finalize_queues([ESCROW]) for m in rt.store.iter_work(q)):
         if marker.get("owner_type") != OWNER_TYPE or marker.get("status") != CONFIRMED:
             continue
         if rt.store.get(**ledger.debit_key(marker["payout_id"])) is not None:

@@ -23,9 +23,9 @@ from chalicelib.core.errors import ServiceError
 from chalicelib.core.failpoints import InjectedCrash
 from chalicelib.core.outbox.model import (
     BROADCAST,
-    FINALIZE_QUEUE,
     REQUESTED,
     SIGNED,
+    finalize_queues,
     status_queues,
 )
 from chalicelib.core.runtime import Runtime
@@ -173,7 +173,7 @@ def settle_everything(rt: Runtime, w3: Any) -> None:
             next(rt.store.iter_work(q), None) is not None
             for q in [*(q for s in (REQUESTED, SIGNED, BROADCAST)
                         for q in status_queues(s, [w.address for w in rt.signers])),
-                      FINALIZE_QUEUE]
+                      *finalize_queues()]
         )
         if not busy:
             flows.tick(rt)

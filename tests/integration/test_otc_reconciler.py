@@ -9,8 +9,9 @@ import pytest
 
 from chalicelib.core.leases import LeaseLost, acquire
 from chalicelib.core.outbox.jobs import run_confirmer, run_sender
-from chalicelib.core.outbox.model import FINALIZE_QUEUE
+from chalicelib.core.outbox.model import finalize_queue
 from chalicelib.core.runtime import Runtime
+from chalicelib.core.wallets import ESCROW
 from chalicelib.otc.advance import advance
 from chalicelib.otc.reconciler import LEASE_NAME, run_reconciler
 from tests.integration import test_otc_flows as flows
@@ -89,9 +90,9 @@ def test_overlapping_runs_make_one_holder_and_complete_the_trade_once(
     assert sum(1 for r in results if r.get("settling->completed") == 1) == 1, results
     assert sum(1 for r in results if r == {"skipped": "lease_held"}) >= 1, results
     # The finalizers still run for the confirmed legs: they find nothing left to do.
-    assert rt.store.query_work(FINALIZE_QUEUE)[0]
+    assert rt.store.query_work(finalize_queue(ESCROW))[0]
     tick(rt)
-    assert not rt.store.query_work(FINALIZE_QUEUE)[0]
+    assert not rt.store.query_work(finalize_queue(ESCROW))[0]
     order = order_of(rt, oid)
     assert order["status"] == "completed" and order["version"] == 3
     trades, _ = rt.store.query("otc#trades#SKT/ETH")

@@ -16,7 +16,7 @@ from boto3.dynamodb.conditions import Attr
 
 from chalicelib.core import failpoints
 from chalicelib.core.log import log
-from chalicelib.core.outbox.model import FINALIZE_QUEUE, finalize_key, payout_key
+from chalicelib.core.outbox.model import finalize_key, finalize_queues, payout_key
 from chalicelib.core.runtime import Runtime
 from chalicelib.core.store import ConditionFailed, Item
 
@@ -28,12 +28,21 @@ def register_finalizer(owner_type: str, finalizer: Finalizer) -> None:
     FINALIZERS[owner_type] = finalizer
 
 
-def run_finalizers(rt: Runtime, deadline_ms: int) -> dict[str, Any]:
+def run_finalizers(
+    rt: Runtime, deadline_ms: int, queues: list[str] | None = None
+) -> dict[str, Any]:
+    """Finalize the markers of `queues` (every purpose's by default), each queue in turn with
+    an equal share of the time left, so one purpose's backlog cannot hold up another's."""
+    queues = finalize_queues() if queues is None else queues
     summary: Counter[str] = Counter()
-    for marker in rt.store.iter_work(FINALIZE_QUEUE):
-        if rt.clock.now_ms() + rt.settings.job_margin_ms >= deadline_ms:
-            break
-        summary[finalize_one(rt, marker)] += 1
+    margin = rt.settings.job_margin_ms
+    for i, wpk in enumerate(queues):
+        now = rt.clock.now_ms()
+        share = now + margin + max(0, deadline_ms - now - margin) // (len(queues) - i)
+        for marker in rt.store.iter_work(wpk):
+            if rt.clock.now_ms() + margin >= min(share, deadline_ms):
+                break
+            summary[finalize_one(rt, marker)] += 1
     return dict(summary)
 
 

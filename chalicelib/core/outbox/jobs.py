@@ -19,9 +19,10 @@ from chalicelib.core.leases import LeaseHeld, acquire
 from chalicelib.core.outbox.confirmer import confirm_pass
 from chalicelib.core.outbox.engine import Run, with_run
 from chalicelib.core.outbox.finalize import run_finalizers
+from chalicelib.core.outbox.model import finalize_queue
 from chalicelib.core.outbox.sender import send_pass
 from chalicelib.core.runtime import Runtime
-from chalicelib.core.wallets import PURPOSES
+from chalicelib.core.wallets import ANCHOR, PURPOSES
 
 if TYPE_CHECKING:
     from chalicelib.core.signer import HotSigner
@@ -57,17 +58,30 @@ def run_lane(rt: Runtime, deadline_ms: int, lane: str) -> dict[str, Any]:
     return _every_wallet(rt, deadline_ms, _both, signers)
 
 
-def run_finalize(rt: Runtime, deadline_ms: int) -> dict[str, Any]:
-    """Tell the flows how their payouts ended, under one lease: lanes running at the same time
-    take turns rather than calling a finalizer twice at once."""
-    try:
-        lease = acquire(rt.store, rt.clock, FINALIZE_LEASE, rt.settings.lease_ttl_ms)
-    except LeaseHeld:
-        return {"finalize_skipped": "lease_held"}
-    try:
-        return {f"finalize_{k}": v for k, v in run_finalizers(rt, deadline_ms).items()}
-    finally:
-        lease.release()
+def run_finalize(rt: Runtime, deadline_ms: int, lane: str | None = None) -> dict[str, Any]:
+    """Tell the flows how their payouts ended: `lane`'s purpose only (the anchor lane also
+    takes the markers without a purpose), or every purpose's. Each purpose's markers under a
+    lease of their own: lanes running at the same time never call a finalizer twice at once,
+    and never wait for another purpose's backlog."""
+    purposes: list[str | None] = [*PURPOSES, None] if lane is None else [lane]
+    if lane == ANCHOR:
+        purposes.append(None)
+    total: Counter[str] = Counter()
+    skipped: dict[str, Any] = {}
+    for i, purpose in enumerate(purposes):
+        name = FINALIZE_LEASE if purpose is None else f"{FINALIZE_LEASE}#{purpose}"
+        try:
+            lease = acquire(rt.store, rt.clock, name, rt.settings.lease_ttl_ms)
+        except LeaseHeld:
+            skipped["finalize_skipped"] = "lease_held"
+            continue
+        try:
+            share = _share(rt, deadline_ms, len(purposes) - i - 1)
+            done = run_finalizers(rt, share, [finalize_queue(purpose)])
+            total.update({f"finalize_{k}": v for k, v in done.items()})
+        finally:
+            lease.release()
+    return {**skipped, **total}
 
 
 def _every_wallet(

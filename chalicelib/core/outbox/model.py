@@ -126,6 +126,17 @@ def index_fields(
     return {"wpk": wpk, "wsk": f"{created_at:013d}#{pid}"}
 
 
+def finalize_queue(purpose: str | None) -> str:
+    """Where the finalize markers of `purpose`'s payouts wait: one queue per purpose, so a
+    settlement's flow hears of it without waiting behind a faucet burst's markers. None: the
+    queue of payouts without a purpose and of markers written before the split."""
+    return FINALIZE_QUEUE if purpose is None else f"{FINALIZE_QUEUE}#{purpose}"
+
+
+def finalize_queues(purposes: Iterable[str] = PURPOSES) -> list[str]:
+    return [finalize_queue(p) for p in purposes] + [finalize_queue(None)]
+
+
 def finalize_marker(payout: Item, status: str, now: int) -> Item:
     return {
         **finalize_key(payout["id"]),
@@ -133,7 +144,7 @@ def finalize_marker(payout: Item, status: str, now: int) -> Item:
         "owner_type": payout["owner_type"],
         "owner_id": payout["owner_id"],
         "status": status,
-        "wpk": FINALIZE_QUEUE,
+        "wpk": finalize_queue(payout.get("purpose")),
         "wsk": f"{now:013d}#{payout['id']}",
     }
 
