@@ -218,11 +218,16 @@ def test_the_runtime_builds_a_kms_signer_from_settings(kms: Any) -> None:
     from chalicelib.core.runtime import Runtime
     from chalicelib.core.settings import load_settings
 
-    key_id = new_key(kms)
     settings = load_settings({"STAGE": "prod"})
-    assert settings.signer == "kms:alias/settlekit-prod-hot"  # production defaults to KMS
-    kms.create_alias(AliasName="alias/settlekit-prod-hot", TargetKeyId=key_id)
+    # Production defaults to a KMS key per purpose, each under the stage's alias for it.
+    keys = {}
+    for purpose in ("escrow", "faucet", "anchor"):
+        keys[purpose] = new_key(kms, alias=f"alias/settlekit-prod-{purpose}")
+        assert getattr(settings, f"{purpose}_signer") == f"kms:alias/settlekit-prod-{purpose}"
     rt = Runtime(settings, kms_client=kms)
-    assert isinstance(rt.signer, KmsSigner)
-    assert rt.signer.address == address_by_cryptography(kms, key_id)
+    assert rt.signer is None  # no shared wallet
+    for purpose, key_id in keys.items():
+        wallet = rt.wallet(purpose)
+        assert isinstance(wallet, KmsSigner)
+        assert wallet.address == address_by_cryptography(kms, key_id)
     assert "AWS_ENDPOINT_URL_KMS" not in os.environ

@@ -113,6 +113,6 @@ def test_the_runtime_loads_its_settings_through_ssm(
     try:
         rt = get_runtime()
         assert rt.settings.admin_token == ADMIN and rt.settings.chain_rpc_url == RPC
-        assert rt.settings.signer == "kms:alias/settlekit-prod-hot"
+        assert rt.settings.escrow_signer == "kms:alias/settlekit-prod-escrow"
     finally:
         set_runtime(None)
