@@ -3,7 +3,9 @@ chain node.
 
 1. Time from an unfundable intent's arrival to the confirmation of a fundable one queued right
    after it, against the same fundable payout with no unfundable intent ahead (target: equal).
-   Runs on its own serialized store and hardhat node; one engine tick per mined block.
+   Runs on its own serialized store and hardhat node; one engine tick per mined block. Each
+   measurement starts with nothing left to watch (earlier payouts are made final first) and the
+   two cases alternate A-B-B-A, so neither carries the other's leftovers or the machine's drift.
 2. The longest request time while the chain node accepts connections and never answers
    (target: <= RPC_TIMEOUT_SECONDS + 1 s), over the routes that ask the chain.
 """
@@ -35,7 +37,9 @@ from chalicelib.core.table import ensure_table
 from chalicelib.core.wallets import FAUCET
 from local import bootstrap, processes
 
-ROUNDS = 5
+ROUNDS = 6
+# Concluded payouts are watched until final; a shallow depth lets them leave between rounds.
+FINALITY_DEPTH = 3
 RPC_TIMEOUT_S = 2.0
 
 
@@ -60,7 +64,7 @@ def head_of_line(store_url: str, rpc_url: str) -> None:
     bootstrap.fund_native(w3, Account.from_key(key).address, 100 * 10**18)
     settings = load_settings({
         "TABLE_NAME": "bench-hol", "CHAIN_RPC_URL": rpc_url, "SIGNER_PRIVATE_KEY": key,
-        "CONFIRMATIONS": "2",
+        "CONFIRMATIONS": "2", "FINALITY_DEPTH": str(FINALITY_DEPTH),
     })
     rt = Runtime(settings, clock=Clock(), dynamodb_client=client)
     finalize.register_finalizer("bench", lambda rt, payout: None)
@@ -77,7 +81,13 @@ def head_of_line(store_url: str, rpc_url: str) -> None:
             w3.provider.make_request("hardhat_mine", ["0x1"])
         raise RuntimeError("the fundable payout never confirmed")
 
+    def settle() -> None:
+        """Make every earlier payout final, so the measured passes watch nothing else."""
+        w3.provider.make_request("hardhat_mine", [hex(FINALITY_DEPTH + 1)])
+        run_engine(rt, rt.clock.now_ms() + 60_000)
+
     def one(i: int, blocked: bool) -> float:
+        settle()
         big = make_intent(f"big:{i}", "native", to, 10**24, "bench", f"big{i}", purpose=FAUCET)
         if blocked:  # more than the wallet will ever hold: it waits for funds
             request_payout(rt.store, big, rt.clock.now_ms())
@@ -92,9 +102,9 @@ def head_of_line(store_url: str, rpc_url: str) -> None:
 
     alone: list[float] = []
     behind: list[float] = []
-    for i in range(ROUNDS):  # alternated, so the machine's drift hits both alike
-        alone.append(one(i, False))
-        behind.append(one(i, True))
+    for i in range(ROUNDS):  # A-B-B-A, so the machine's drift hits both alike
+        for blocked in ((False, True) if i % 2 == 0 else (True, False)):
+            (behind if blocked else alone).append(one(i, blocked))
     print(f"fundable payout, intent to confirmed, median of {ROUNDS}: "
           f"alone {statistics.median(alone) * 1000:.0f} ms; queued behind an unfundable one "
           f"{statistics.median(behind) * 1000:.0f} ms "
