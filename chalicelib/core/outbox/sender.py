@@ -92,10 +92,13 @@ def take_new(run: Run) -> None:
             continue  # another purpose's lane: its own wallet sends it (or waits for funds)
         if run.summary[f"{REQUESTED}->{SIGNED}"] + len(batch) >= MAX_PER_RUN:
             break
+        # Funding is decided on the index copy: an intent's asset and amount never change, and
+        # skipping writes nothing, so an intent that waits for funds costs no read per run.
+        if not funds.reserve(copy):
+            continue
         payout = run.store.get(**payout_key(copy["id"]))  # the index copy may lag behind
         if payout is None or payout["status"] != REQUESTED or payout.get("nonce") is not None:
-            continue
-        if not funds.reserve(payout):
+            funds.release(copy)
             continue
         batch.append(payout)
         if len(batch) == BATCH:
@@ -280,6 +283,15 @@ class Funds:
         if asset != NATIVE:
             self.tokens[asset] -= amount
         return True
+
+    def release(self, payout: Item) -> None:
+        """Give back what `reserve` set aside for a payout that is not taken after all."""
+        asset, amount = payout["asset"], amount_of(payout)
+        self.native += txbuild.TOKEN_TRANSFER_FALLBACK_GAS * self.gas_price
+        if asset == NATIVE:
+            self.native += amount
+        else:
+            self.tokens[asset] += amount
 
     def alert(self) -> None:
         """Some intents wait for funds: flag the wallet (one alert until it is funded)."""
