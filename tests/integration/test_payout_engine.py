@@ -15,6 +15,7 @@ import pytest
 from eth_account import Account
 
 from chalicelib.core.outbox.intents import IdempotencyKeyConflict
+from chalicelib.core.outbox.model import payout_key
 from chalicelib.core.outbox.service import get_payout
 from chalicelib.core.outbox.wallet import wallet_key
 from chalicelib.core.runtime import Runtime
