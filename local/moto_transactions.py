@@ -48,7 +48,7 @@ from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import DynamoType, Item
 from moto.dynamodb.models.table import Table
 
-from local import moto_queries
+from local import moto_plumbing, moto_queries
 
 # The moto release whose `DynamoDBBackend.transact_write_items` this module mirrors.
 MOTO_VERSION = "5.2.5"
@@ -170,27 +170,16 @@ def transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, A
             if op_type != "ConditionCheck":
                 undo.remember(self, table_name, key)
             if op_type == "Put":
-                self.put_item(
-                    table_name,
-                    op["Item"],
-                    condition_expression=condition_expression,
-                    expression_attribute_names=names,
-                    expression_attribute_values=values,
-                )
+                # The condition passed just above, on this very item, under the same lock:
+                # moto would only parse and evaluate it a second time.
+                self.put_item(table_name, op["Item"])
             elif op_type == "Delete":
-                self.delete_item(
-                    table_name,
-                    key,
-                    condition_expression=condition_expression,
-                    expression_attribute_names=names,
-                    expression_attribute_values=values,
-                )
+                self.delete_item(table_name, key)
             elif op_type == "Update":
                 self.update_item(
                     table_name,
                     key,
                     update_expression=op["UpdateExpression"],
-                    condition_expression=condition_expression,
                     expression_attribute_names=names,
                     expression_attribute_values=values,
                 )
@@ -217,12 +206,14 @@ def install() -> None:
         )
     DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
     moto_queries.install()
+    moto_plumbing.install()
 
 
 def uninstall() -> None:
     """Back to stock moto (the comparison tests use this)."""
     DynamoDBBackend.transact_write_items = STOCK  # type: ignore[method-assign]
     moto_queries.uninstall()
+    moto_plumbing.uninstall()
 
 
 def installed() -> bool:
