@@ -91,12 +91,16 @@ class _Undo:
         self.saved: list[_Saved] = []
         self.streams: dict[int, tuple[Any, int]] = {}
 
-    def remember(self, backend: DynamoDBBackend, table_name: str, key: dict[str, Any]) -> None:
+    def remember(
+        self, backend: DynamoDBBackend, table_name: str, key: dict[str, Any], in_place: bool
+    ) -> None:
         table = backend.get_table(table_name)
         hash_key, range_key = backend.get_keys_value(table, key)
         current = table.get_item(hash_key, range_key)
-        # update_item mutates the stored Item in place, so keep a copy, not a reference.
-        self.saved.append(_Saved(table, hash_key, range_key, copy.deepcopy(current)))
+        # update_item mutates the stored Item in place, so keep a copy, not a reference; put and
+        # delete only replace or drop the stored object, which stays as it was.
+        kept = copy.deepcopy(current) if in_place else current
+        self.saved.append(_Saved(table, hash_key, range_key, kept))
         shard = table.stream_shard
         if shard is not None and id(shard) not in self.streams:
             self.streams[id(shard)] = (shard, len(shard.items))
@@ -168,7 +172,7 @@ def transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, A
                     raise ConditionalCheckFailed(item=original_item)
 
             if op_type != "ConditionCheck":
-                undo.remember(self, table_name, key)
+                undo.remember(self, table_name, key, in_place=op_type == "Update")
             if op_type == "Put":
                 # The condition passed just above, on this very item, under the same lock:
                 # moto would only parse and evaluate it a second time.
