@@ -16,9 +16,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from chalicelib.web import layout
+
 HERE = Path(__file__).resolve().parent
 STATIC = HERE / "static"
-PAGES = HERE / "pages"
 CONTENT_TYPES = {
     ".js": "text/javascript; charset=utf-8",
     ".css": "text/css; charset=utf-8",
@@ -84,12 +85,12 @@ def by_hashed_name() -> dict[str, Asset]:
 
 
 def page_names() -> list[str]:
-    return sorted(p.stem for p in PAGES.glob("*.html"))
+    return sorted(layout.PAGES)
 
 
 def render_page(name: str, base: str, config: dict[str, Any]) -> str:
     """The page's HTML with hashed asset URLs, the path prefix and the pages' public config."""
-    template = _template(name)
+    template = layout.compose(name)
     table = assets()
 
     def fill(m: re.Match[str]) -> str:
@@ -104,8 +105,3 @@ def render_page(name: str, base: str, config: dict[str, Any]) -> str:
         return html.escape(json.dumps(config, separators=(",", ":")), quote=True)
 
     return PLACEHOLDER_RE.sub(fill, template)
-
-
-@cache
-def _template(name: str) -> str:
-    return (PAGES / f"{name}.html").read_text(encoding="utf-8")

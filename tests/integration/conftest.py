@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import json
+import logging
 import secrets
-from collections.abc import Iterator
+import sys
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
 from chalicelib.core.clock import FixedClock
+from chalicelib.core.outbox import finalize
 from chalicelib.core.runtime import Runtime
 from chalicelib.core.settings import load_settings
-from chalicelib.core.store import DynamoStore
+from chalicelib.core.store import DynamoStore, Item
 from local import bootstrap
 from tests.conftest import START_MS
+from tests.integration.payouts import OWNER, Finalized
 
 HOT_NATIVE = 100 * 10**18
 HOT_TOKENS = 1_000_000 * 10**18
@@ -63,3 +68,51 @@ def payout_rt(
     bootstrap.mint(w3, token_address, wallet, HOT_TOKENS)
     settings = engine_settings(chain_url, hot_key, token_address, served_store.table)
     yield Runtime(settings, clock=engine_clock, dynamodb_client=served_store.client)
+
+
+@pytest.fixture
+def finalized() -> Iterator[Finalized]:
+    """A finalizer for owner type `test` recording (payout id, status) per call."""
+    calls: Finalized = []
+
+    def record(_rt: Runtime, payout: Item) -> None:
+        calls.append((payout["id"], payout["status"]))
+
+    finalize.register_finalizer(OWNER, record)
+    yield calls
+    finalize.FINALIZERS.pop(OWNER, None)
+
+
+class _CurrentStdout:
+    def write(self, text: str) -> int:
+        return sys.stdout.write(text)
+
+    def flush(self) -> None:
+        sys.stdout.flush()
+
+
+@pytest.fixture
+def alerts(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> Callable[..., int]:
+    """Count `"alert": true` stdout log lines (of one event, or all) since the test started.
+
+    The service's log handler keeps the stream it saw at import, so for this test it writes to
+    whatever `sys.stdout` is at the time of each line (capsys's while the test runs).
+    """
+    for handler in logging.getLogger("settlekit").handlers:
+        if type(handler) is logging.StreamHandler:  # the service's own, not pytest's
+            monkeypatch.setattr(handler, "stream", _CurrentStdout())
+    lines: list[dict[str, Any]] = []
+
+    def count(event: str | None = None) -> int:
+        for line in capsys.readouterr().out.splitlines():
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(record, dict):
+                lines.append(record)
+        return sum(1 for r in lines if r.get("alert") is True and event in (None, r.get("event")))
+
+    return count

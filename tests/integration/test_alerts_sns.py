@@ -16,7 +16,7 @@ import pytest
 from chalicelib.core import alerts
 from chalicelib.core.log import alert
 from chalicelib.core.runtime import Runtime
-from tests.integration.test_payout_engine import ETH, new_address, request, stored, tick
+from tests.integration.payouts import ETH, new_address, request, stored, tick
 
 pytestmark = pytest.mark.chain
 

@@ -20,8 +20,8 @@ from chalicelib.core.outbox.model import payout_id
 from chalicelib.core.runtime import Runtime, set_runtime
 from chalicelib.core.store import DynamoStore
 from local import bootstrap
-from tests.integration import test_payout_engine as shared
 from tests.integration.conftest import engine_settings
+from tests.integration.payouts import mine
 from tests.integration.test_anchor_onchain import (
     ETH,
     anchor_job,
@@ -38,9 +38,6 @@ from tests.integration.test_anchor_onchain import (
     settle,
 )
 from tests.integration.test_anchor_race import together
-from tests.integration.test_payout_engine import mine
-
-alerts = shared.alerts  # fixture, used by name
 
 ADMIN = {"Authorization": "Bearer admin-token-for-tests-0123456789"}  # engine_settings' token
 

@@ -29,11 +29,8 @@ from chalicelib.core.outbox.model import payout_id, payout_key
 from chalicelib.core.runtime import Runtime
 from chalicelib.core.store import DynamoStore, Item
 from local import bootstrap
-from tests.integration import test_payout_engine as shared
 from tests.integration.conftest import engine_settings
-from tests.integration.test_payout_engine import automine, mine, rpc
-
-alerts = shared.alerts  # fixture, used by name
+from tests.integration.payouts import automine, mine, rpc
 
 ETH = 10**18
 APP = {"app_id": "app_" + "a" * 16}

@@ -25,8 +25,8 @@ from chalicelib.core.settings import load_settings
 from chalicelib.core.store import DynamoStore
 from local import bootstrap
 from tests.e2e.test_bounty_api import BountyApi
+from tests.integration.payouts import automine, mine
 from tests.integration.test_bounty_races import codes, race, sign
-from tests.integration.test_payout_engine import automine, mine
 from tests.unit.test_signing import ADDRESSES
 
 ETH = 10**18

@@ -23,7 +23,7 @@ from chalicelib.core.store import DynamoStore
 from chalicelib.faucet import batches, claims, drips, events, stats
 from chalicelib.faucet.keys import code_key, drip_slots_pk
 from tests.conftest import START_MS
-from tests.integration.test_payout_engine import balance, hot, mine, nonce_of, tick
+from tests.integration.payouts import balance, hot, mine, nonce_of, tick
 
 THREADS = 50
 TOKEN = "0x" + "ab" * 20

@@ -30,8 +30,7 @@ from chalicelib.faucet.keys import claim_key, code_key
 from local import bootstrap
 from local.processes import ROOT
 from tests.conftest import START_MS
-from tests.integration.test_payout_crashes import SENDER_POINTS
-from tests.integration.test_payout_engine import (
+from tests.integration.payouts import (
     balance,
     hot,
     mine,
@@ -39,6 +38,7 @@ from tests.integration.test_payout_engine import (
     nonce_of,
     tick,
 )
+from tests.integration.test_payout_crashes import SENDER_POINTS
 
 AMOUNT = 7 * 10**18
 IP = "198.51.100.20"

@@ -14,7 +14,7 @@ from chalicelib.core.outbox.gauges import gauges
 from chalicelib.core.outbox.model import NEEDS_ATTENTION, index_fields, payout_key
 from chalicelib.core.runtime import Runtime
 from tests.integration.conftest import HOT_NATIVE
-from tests.integration.test_payout_engine import ETH, deadline, new_address, request, stored
+from tests.integration.payouts import ETH, deadline, new_address, request, stored
 
 pytestmark = pytest.mark.chain
 

@@ -30,8 +30,8 @@ from chalicelib.otc.model import MATCHED, OPEN, TERMINAL, order_id_for
 from local import bootstrap
 from tests.integration import test_otc_flows as flows
 from tests.integration.conftest import HOT_NATIVE, HOT_TOKENS, engine_settings
+from tests.integration.payouts import balance, mine
 from tests.integration.test_otc_flows import KEYS, UNIT, order_of, send, signed
-from tests.integration.test_payout_engine import balance, mine
 
 engine_clock = flows.engine_clock
 traders = flows.traders

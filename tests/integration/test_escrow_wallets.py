@@ -30,13 +30,11 @@ from chalicelib.otc import ledger, matching, orders
 from local import bootstrap
 from tests.integration import test_otc_flows as flows
 from tests.integration.conftest import engine_settings
+from tests.integration.payouts import balance, mine, nonce_of
 from tests.integration.test_otc_flows import ALICE, BOB, DAVE, UNIT, order_of, send, signed
-from tests.integration.test_payout_engine import alerts as alerts_fixture
-from tests.integration.test_payout_engine import balance, mine, nonce_of
 
 engine_clock = flows.engine_clock
 traders = flows.traders
-alerts = alerts_fixture
 
 IP = "198.51.100.20"
 GAS = 10**18  # 1 ETH: plenty of gas on the local node

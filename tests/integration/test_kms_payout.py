@@ -17,7 +17,7 @@ from chalicelib.core.signer import KmsSigner
 from chalicelib.core.store import DynamoStore
 from local import bootstrap
 from tests.integration.conftest import HOT_NATIVE, engine_settings
-from tests.integration.test_payout_engine import (
+from tests.integration.payouts import (
     ETH,
     balance,
     mine,

@@ -17,8 +17,8 @@ from chalicelib.core.outbox import service
 from chalicelib.core.runtime import Runtime
 from chalicelib.faucet import batches, claims, drips, events
 from tests.conftest import START_MS
+from tests.integration.payouts import balance, mine, new_address, tick
 from tests.integration.test_claims_concurrency import race
-from tests.integration.test_payout_engine import balance, mine, new_address, tick
 from tests.store_faults import FAULTS, every
 
 UNIT = 10**18

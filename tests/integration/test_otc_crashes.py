@@ -22,6 +22,7 @@ from chalicelib.otc import cancel as cancel_mod
 from chalicelib.otc import matching, orders, settlement
 from chalicelib.otc.model import OPEN, TERMINAL
 from tests.integration import test_otc_flows as flows
+from tests.integration.payouts import hot, mine, nonce_of
 from tests.integration.test_otc_flows import (
     ALICE,
     BOB,
@@ -35,7 +36,6 @@ from tests.integration.test_otc_flows import (
     signed,
     tick,
 )
-from tests.integration.test_payout_engine import hot, mine, nonce_of
 
 # Shared fixtures, used by name.
 engine_clock = flows.engine_clock

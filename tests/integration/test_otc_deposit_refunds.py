@@ -9,6 +9,7 @@ from typing import Any
 from chalicelib.core.runtime import Runtime
 from chalicelib.otc.deposit_refunds import refund_deposit
 from tests.integration import test_otc_flows as flows
+from tests.integration.payouts import balance
 from tests.integration.test_otc_flows import (
     ALICE,
     BOB,
@@ -21,7 +22,6 @@ from tests.integration.test_otc_flows import (
     send,
     signed,
 )
-from tests.integration.test_payout_engine import balance
 
 engine_clock = flows.engine_clock
 traders = flows.traders

@@ -20,9 +20,10 @@ from chalicelib.core.clock import FixedClock
 from chalicelib.core.outbox.model import payout_key
 from chalicelib.core.runtime import Runtime, set_runtime
 from chalicelib.core.store import Item
+from chalicelib.otc import signatures  # noqa: F401  (registers the OTC signed actions used here)
 from chalicelib.otc.model import order_key
 from local import bootstrap
-from tests.integration.test_payout_engine import automine, balance, mine
+from tests.integration.payouts import automine, balance, mine
 
 UNIT = 10**18
 SATS = 10**8

@@ -124,7 +124,7 @@ def test_an_admin_refund_with_a_lost_answer_refunds_once(
     otc_api: Any, faulty_rt: tuple[Runtime, FaultyClient], w3: Any, token_address: str
 ) -> None:
     from local import bootstrap
-    from tests.integration.test_payout_engine import ADMIN
+    from tests.integration.payouts import ADMIN
 
     rt, faulty = faulty_rt
     faulty.active = False

@@ -16,6 +16,7 @@ from chalicelib.core.runtime import Runtime
 from chalicelib.otc import cancel as cancel_mod
 from chalicelib.otc import matching, orders
 from tests.integration import test_otc_flows as flows
+from tests.integration.payouts import hot, nonce_of
 from tests.integration.test_otc_flows import (
     ALICE,
     BOB,
@@ -29,7 +30,6 @@ from tests.integration.test_otc_flows import (
     send,
     signed,
 )
-from tests.integration.test_payout_engine import hot, nonce_of
 
 engine_clock = flows.engine_clock
 traders = flows.traders

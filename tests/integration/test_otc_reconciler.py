@@ -14,6 +14,7 @@ from chalicelib.core.runtime import Runtime
 from chalicelib.otc.advance import advance
 from chalicelib.otc.reconciler import LEASE_NAME, run_reconciler
 from tests.integration import test_otc_flows as flows
+from tests.integration.payouts import hot, mine, nonce_of
 from tests.integration.test_otc_crashes import _create, _match
 from tests.integration.test_otc_flows import (
     ALICE,
@@ -26,7 +27,6 @@ from tests.integration.test_otc_flows import (
     tick,
 )
 from tests.integration.test_otc_races import race
-from tests.integration.test_payout_engine import hot, mine, nonce_of
 
 engine_clock = flows.engine_clock
 traders = flows.traders

@@ -15,6 +15,7 @@ from chalicelib.otc.advance import advance
 from chalicelib.otc.model import secret_key
 from local import bootstrap
 from tests.integration import test_otc_flows as flows
+from tests.integration.payouts import ADMIN, hot, nonce_of
 from tests.integration.test_otc_flows import (
     ALICE,
     BOB,
@@ -29,7 +30,6 @@ from tests.integration.test_otc_flows import (
     run_until_settled,
     send,
 )
-from tests.integration.test_payout_engine import ADMIN, hot, nonce_of
 
 engine_clock = flows.engine_clock
 traders = flows.traders

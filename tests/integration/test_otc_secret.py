@@ -18,6 +18,7 @@ from chalicelib.core.outbox.jobs import run_confirmer, run_sender
 from chalicelib.core.runtime import Runtime
 from chalicelib.otc.model import secret_key
 from tests.integration import test_otc_flows as flows
+from tests.integration.payouts import ADMIN, mine
 from tests.integration.test_otc_flows import (
     ALICE,
     BOB,
@@ -34,7 +35,6 @@ from tests.integration.test_otc_flows import (
     signed,
     tick,
 )
-from tests.integration.test_payout_engine import ADMIN, mine
 
 engine_clock = flows.engine_clock
 traders = flows.traders

@@ -10,8 +10,7 @@ from chalice.test import Client
 from chalicelib.core.errors import Conflict
 from chalicelib.core.outbox.service import cancel_payout
 from chalicelib.core.runtime import Runtime, set_runtime
-from tests.integration import test_payout_engine as shared
-from tests.integration.test_payout_engine import (
+from tests.integration.payouts import (
     ETH,
     Finalized,
     automine,
@@ -29,7 +28,6 @@ from tests.integration.test_payout_engine import (
     tick,
 )
 
-finalized = shared.finalized
 ADMIN = {"Authorization": "Bearer admin-token-for-tests-0123456789"}
 
 

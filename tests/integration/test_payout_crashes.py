@@ -9,8 +9,7 @@ import pytest
 from chalicelib.core import failpoints
 from chalicelib.core.failpoints import InjectedCrash
 from chalicelib.core.runtime import Runtime
-from tests.integration import test_payout_engine as shared
-from tests.integration.test_payout_engine import (
+from tests.integration.payouts import (
     ETH,
     Finalized,
     automine,
@@ -27,7 +26,6 @@ from tests.integration.test_payout_engine import (
 )
 
 # Shared fixtures, used by name.
-finalized = shared.finalized
 
 # Every named step boundary of the sender, and whether a transfer has left when it crashes.
 SENDER_POINTS = {

@@ -1,15 +1,12 @@
 """The payout engine end to end on the hardhat node and the serialized store server.
 
 Every test asserts on the chain (recipient balance deltas, the hot wallet's nonce) as well as on
-what is stored. Helpers and fixtures here are shared with `test_payout_crashes.py` and
-`test_payout_stuck_and_reorg.py`.
+what is stored. Helpers are in `payouts.py`, fixtures in `conftest.py`.
 """
 
 from __future__ import annotations
 
 import json
-import logging
-import sys
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -17,150 +14,31 @@ from typing import Any
 import pytest
 from eth_account import Account
 
-from chalicelib.core.outbox import finalize, purposes
-from chalicelib.core.outbox.intents import IdempotencyKeyConflict, make_intent, request_payout
-from chalicelib.core.outbox.jobs import run_confirmer, run_engine, run_sender
-from chalicelib.core.outbox.model import finalize_key, payout_key
+from chalicelib.core.outbox.intents import IdempotencyKeyConflict
 from chalicelib.core.outbox.service import get_payout
 from chalicelib.core.outbox.wallet import wallet_key
 from chalicelib.core.runtime import Runtime
-from chalicelib.core.store import Item
-from chalicelib.core.wallets import FAUCET
 from local import bootstrap
-
-ETH = 10**18
-TOKEN = 10**18
-OWNER = "test"
-# Test payouts come from the faucet wallet (in these tests, the shared wallet pays every purpose).
-purposes.register_owner(OWNER, FAUCET)
-Finalized = list[tuple[str, str]]
-
-
-# -- helpers (imported by the sibling payout test modules) ------------------------------------
-
-
-def deadline(rt: Runtime) -> int:
-    return rt.clock.now_ms() + 60_000
-
-
-def tick(rt: Runtime) -> dict[str, Any]:
-    return run_engine(rt, deadline(rt))
-
-
-def send_only(rt: Runtime) -> dict[str, Any]:
-    return run_sender(rt, deadline(rt))
-
-
-def confirm_only(rt: Runtime) -> dict[str, Any]:
-    return run_confirmer(rt, deadline(rt))
-
-
-def rpc(w3: Any, method: str, params: list[Any] | None = None) -> Any:
-    resp = w3.provider.make_request(method, params or [])
-    assert "error" not in resp, resp
-    return resp.get("result")
-
-
-def mine(w3: Any, blocks: int = 1) -> None:
-    rpc(w3, "hardhat_mine", [hex(blocks)])
-
-
-def automine(w3: Any, on: bool) -> None:
-    rpc(w3, "evm_setAutomine", [on])
-
-
-def new_address() -> str:
-    return str(Account.create().address)
-
-
-def hot(rt: Runtime) -> str:
-    assert rt.signer is not None
-    return rt.signer.address
-
-
-def nonce_of(w3: Any, address: str) -> int:
-    return int(w3.eth.get_transaction_count(address))
-
-
-def balance(w3: Any, asset: str, address: str) -> int:
-    if asset == "native":
-        return int(w3.eth.get_balance(address))
-    return int(bootstrap.token(w3, asset).functions.balanceOf(address).call())
-
-
-def request(
-    rt: Runtime, key: str, asset: str, to: str, amount: int, owner_id: str | None = None
-) -> Item:
-    intent = make_intent(key, asset, to, amount, OWNER, owner_id or key, purpose=FAUCET)
-    return request_payout(rt.store, intent, rt.clock.now_ms())[0]
-
-
-def stored(rt: Runtime, pid: str) -> Item:
-    item = rt.store.get(**payout_key(pid))
-    assert item is not None
-    return item
-
-
-def counter(rt: Runtime) -> int | None:
-    item = rt.store.get(**wallet_key(hot(rt)))
-    return None if item is None else int(item["next_nonce"])
-
-
-def marker(rt: Runtime, pid: str) -> Item | None:
-    return rt.store.get(**finalize_key(pid))
-
-
-def tx_on_chain(w3: Any, tx_hash: str) -> Any:
-    return w3.eth.get_transaction(tx_hash)
-
-
-@pytest.fixture
-def finalized() -> Iterator[Finalized]:
-    """A finalizer for owner type `test` recording (payout id, status) per call."""
-    calls: Finalized = []
-
-    def record(_rt: Runtime, payout: Item) -> None:
-        calls.append((payout["id"], payout["status"]))
-
-    finalize.register_finalizer(OWNER, record)
-    yield calls
-    finalize.FINALIZERS.pop(OWNER, None)
-
-
-class _CurrentStdout:
-    def write(self, text: str) -> int:
-        return sys.stdout.write(text)
-
-    def flush(self) -> None:
-        sys.stdout.flush()
-
-
-@pytest.fixture
-def alerts(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> Callable[..., int]:
-    """Count `"alert": true` stdout log lines (of one event, or all) since the test started.
-
-    The service's log handler keeps the stream it saw at import, so for this test it writes to
-    whatever `sys.stdout` is at the time of each line (capsys's while the test runs).
-    """
-    for handler in logging.getLogger("settlekit").handlers:
-        if type(handler) is logging.StreamHandler:  # the service's own, not pytest's
-            monkeypatch.setattr(handler, "stream", _CurrentStdout())
-    lines: list[dict[str, Any]] = []
-
-    def count(event: str | None = None) -> int:
-        for line in capsys.readouterr().out.splitlines():
-            try:
-                record = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(record, dict):
-                lines.append(record)
-        return sum(1 for r in lines if r.get("alert") is True and event in (None, r.get("event")))
-
-    return count
-
+from tests.integration.payouts import (
+    ADMIN,
+    ETH,
+    TOKEN,
+    Finalized,
+    automine,
+    balance,
+    counter,
+    deadline,
+    hot,
+    marker,
+    mine,
+    new_address,
+    nonce_of,
+    request,
+    rpc,
+    stored,
+    tick,
+    tx_on_chain,
+)
 
 # -- 1. happy path ----------------------------------------------------------------------------
 
@@ -524,7 +402,6 @@ def test_a_transaction_sent_outside_the_engine_raises_the_counter_which_never_go
 
 # -- 13. admin routes -----------------------------------------------------------------------------
 
-ADMIN = {"Authorization": "Bearer admin-token-for-tests-0123456789"}
 PUBLIC_FIELDS = {
     "id",
     "status",

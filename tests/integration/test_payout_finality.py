@@ -11,14 +11,14 @@ from chalicelib.core.outbox.model import finality_key
 from chalicelib.core.outbox.service import get_payout
 from chalicelib.core.runtime import Runtime
 from chalicelib.core.store import DynamoStore
-from tests.integration import test_payout_engine as shared
 from tests.integration.conftest import engine_settings
-from tests.integration.test_payout_engine import (
+from tests.integration.payouts import (
     ETH,
     Finalized,
     automine,
     balance,
     hot,
+    known,
     mine,
     new_address,
     nonce_of,
@@ -28,14 +28,8 @@ from tests.integration.test_payout_engine import (
     tick,
 )
 
-alerts = shared.alerts
-finalized = shared.finalized
-
 FINALITY_DEPTH = 6
 
-
-def known(w3: Any, tx_hash: str) -> bool:
-    return rpc(w3, "eth_getTransactionByHash", [tx_hash]) is not None
 
 
 def test_a_reorg_after_confirmed_rebroadcasts_the_same_bytes_and_the_payout_lands_once(

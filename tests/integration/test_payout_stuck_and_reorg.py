@@ -12,15 +12,16 @@ from chalicelib.core.clock import FixedClock
 from chalicelib.core.failpoints import InjectedCrash
 from chalicelib.core.runtime import Runtime
 from chalicelib.core.store import DynamoStore
-from tests.integration import test_payout_engine as shared
 from tests.integration.conftest import engine_settings
-from tests.integration.test_payout_engine import (
+from tests.integration.payouts import (
     ETH,
+    PAST_TIMEOUT_MS,
     Finalized,
     automine,
     balance,
     confirm_only,
     hot,
+    known,
     mine,
     new_address,
     nonce_of,
@@ -32,19 +33,13 @@ from tests.integration.test_payout_engine import (
 )
 
 # Shared fixtures, used by name.
-alerts = shared.alerts
-finalized = shared.finalized
 
-PAST_TIMEOUT_MS = 31_000  # PAYOUT_REBROADCAST_SECONDS is 30 in the test settings
 
 
 def pending(w3: Any, tx_hash: str) -> bool:
     tx = rpc(w3, "eth_getTransactionByHash", [tx_hash])
     return tx is not None and tx.get("blockNumber") is None
 
-
-def known(w3: Any, tx_hash: str) -> bool:
-    return rpc(w3, "eth_getTransactionByHash", [tx_hash]) is not None
 
 
 # -- 5. dropped transaction ---------------------------------------------------------------------

@@ -15,14 +15,15 @@ from chalicelib.core.errors import BadRequest
 from chalicelib.core.outbox.service import cancel_payout
 from chalicelib.core.runtime import Runtime, set_runtime
 from chalicelib.core.store import DynamoStore
-from tests.integration import test_payout_engine as shared
 from tests.integration.conftest import engine_settings
-from tests.integration.test_payout_engine import (
+from tests.integration.payouts import (
     ETH,
+    PAST_TIMEOUT_MS,
     Finalized,
     automine,
     balance,
     hot,
+    known,
     mine,
     new_address,
     nonce_of,
@@ -32,18 +33,11 @@ from tests.integration.test_payout_engine import (
     tick,
 )
 
-alerts = shared.alerts
-finalized = shared.finalized
-
-PAST_TIMEOUT_MS = 31_000  # PAYOUT_REBROADCAST_SECONDS is 30 in the test settings
 ADMIN = {
     "Authorization": "Bearer admin-token-for-tests-0123456789",
     "Content-Type": "application/json",
 }
 
-
-def known(w3: Any, tx_hash: str) -> bool:
-    return rpc(w3, "eth_getTransactionByHash", [tx_hash]) is not None
 
 
 def capped_runtime(

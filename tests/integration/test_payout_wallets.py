@@ -14,10 +14,10 @@ from chalicelib.core.outbox.wallet import wallet_key
 from chalicelib.core.runtime import Runtime
 from chalicelib.core.store import DynamoStore, Item
 from local import bootstrap
-from tests.integration import test_payout_engine as shared
 from tests.integration.conftest import engine_settings
-from tests.integration.test_payout_engine import (
+from tests.integration.payouts import (
     ETH,
+    PAST_TIMEOUT_MS,
     TOKEN,
     Finalized,
     automine,
@@ -30,11 +30,6 @@ from tests.integration.test_payout_engine import (
     stored,
     tick,
 )
-
-alerts = shared.alerts
-finalized = shared.finalized
-
-PAST_TIMEOUT_MS = 31_000  # PAYOUT_REBROADCAST_SECONDS is 30 in the test settings
 
 
 def runtime(

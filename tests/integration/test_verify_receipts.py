@@ -22,6 +22,7 @@ from chalicelib.core.runtime import Runtime
 from local import bootstrap
 from local.processes import HOST, ROOT, free_port
 from tests.integration import test_anchor_onchain as onchain
+from tests.integration.payouts import mine
 from tests.integration.test_anchor_onchain import (
     anchor_rt,  # noqa: F401 - fixture, used by name
     check,
@@ -30,7 +31,6 @@ from tests.integration.test_anchor_onchain import (
     registry_of,
     settle,
 )
-from tests.integration.test_payout_engine import mine
 
 Receipt = dict[str, Any]
 REVERT_GAS = 200_000
