@@ -4,8 +4,11 @@ moto 5.2.5 rolls a failed transaction back by deep-copying the *whole table* onc
 the transaction before it starts, so a 25-item transaction costs ~12 s once the table holds
 20,000 items, and every local flow slows down as the table grows. This adapter replaces that one
 method with the same code, except that it snapshots only the items the transaction touches
-(one deep copy of each item, taken just before the item is written) and puts those back on
-failure. Everything else is moto's own code path, so the semantics stay moto's:
+(taken just before the item is written: a deep copy of an item updated in place, the object
+itself for a put or a delete, which only replace or drop it) and puts those back on failure.
+A condition is evaluated once, here: moto's put/update would parse and evaluate it again on the
+same item under the same lock. Everything else is moto's own code path, so the semantics stay
+moto's:
 
 - all or nothing: any failed item cancels the transaction and every write is undone;
 - `CancellationReasons` carry one entry per item, in order (`None` for items that passed),
