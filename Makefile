@@ -9,7 +9,7 @@ STAGE ?= dev
 # The browser tests drive Debian's Chromium (Playwright cannot download its own builds here).
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: setup dev test lint contracts package bench clean
+.PHONY: setup dev rotate-key test lint contracts package bench clean
 
 $(PY_STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,11 @@ setup: $(PY_STAMP) $(NODE_STAMP) $(CHROMIUM)
 
 dev: setup
 	$(PY) -m local.dev
+
+# Rotate a hot key of the running `make dev` (PURPOSE=faucet or escrow; see docs/operations.md).
+PURPOSE ?= faucet
+rotate-key:
+	$(PY) -m local.rotate_key $(PURPOSE)
 
 test: setup
 	$(VENV)/bin/ruff check .

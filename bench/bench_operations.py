@@ -3,7 +3,9 @@ chain node.
 
 1. Time from an unfundable intent's arrival to the confirmation of a fundable one queued right
    after it, against the same fundable payout with no unfundable intent ahead (target: equal).
-   Runs on its own serialized store and hardhat node; one engine tick per mined block.
+   Runs on its own serialized store and hardhat node; one engine tick per mined block. Each
+   measurement starts with nothing left to watch (earlier payouts are made final first) and the
+   two cases alternate A-B-B-A, so neither carries the other's leftovers or the machine's drift.
 2. The longest request time while the chain node accepts connections and never answers
    (target: <= RPC_TIMEOUT_SECONDS + 1 s), over the routes that ask the chain.
 """
@@ -16,11 +18,13 @@ import socket
 import statistics
 import threading
 import time
+from collections import Counter
 
 import boto3
 from eth_account import Account
 from web3 import Web3
 
+from bench.counting import count_requests
 from chalicelib.core import payments
 from chalicelib.core.clock import Clock
 from chalicelib.core.outbox import finalize
@@ -35,7 +39,9 @@ from chalicelib.core.table import ensure_table
 from chalicelib.core.wallets import FAUCET
 from local import bootstrap, processes
 
-ROUNDS = 5
+ROUNDS = 10
+# Concluded payouts are watched until final; a shallow depth lets them leave between rounds.
+FINALITY_DEPTH = 3
 RPC_TIMEOUT_S = 2.0
 
 
@@ -60,24 +66,47 @@ def head_of_line(store_url: str, rpc_url: str) -> None:
     bootstrap.fund_native(w3, Account.from_key(key).address, 100 * 10**18)
     settings = load_settings({
         "TABLE_NAME": "bench-hol", "CHAIN_RPC_URL": rpc_url, "SIGNER_PRIVATE_KEY": key,
-        "CONFIRMATIONS": "2",
+        "CONFIRMATIONS": "2", "FINALITY_DEPTH": str(FINALITY_DEPTH),
     })
     rt = Runtime(settings, clock=Clock(), dynamodb_client=client)
     finalize.register_finalizer("bench", lambda rt, payout: None)
     register_owner("bench", FAUCET)
     to = w3.eth.accounts[1]
+    # Requests per engine pass, by case: deterministic, where times on a busy machine are not.
+    counts: dict[bool, Counter[str]] = {False: Counter(), True: Counter()}
+    provider = rt.chain.w3.provider  # type: ignore[union-attr]
+    plain = provider.make_request
 
-    def until_confirmed(pid: str) -> float:
+    def counted(method: str, params: object) -> object:
+        if case is not None:
+            counts[case]["chain RPC"] += 1
+        return plain(method, params)
+
+    provider.make_request = counted
+    case: bool | None = None  # the case being measured, None between measurements
+
+    def until_confirmed(pid: str, blocked: bool) -> float:
         started = time.perf_counter()
         for _ in range(50):
-            run_engine(rt, rt.clock.now_ms() + 60_000)
+            with count_requests(client) as store:
+                run_engine(rt, rt.clock.now_ms() + 60_000)
+            counts[blocked]["store"] += sum(n for op, n in store.items() if op[0].isupper())
+            counts[blocked]["passes"] += 1
             payout = rt.store.get(**payout_key(pid))
             if payout is not None and payout["status"] == "confirmed":
                 return time.perf_counter() - started
             w3.provider.make_request("hardhat_mine", ["0x1"])
         raise RuntimeError("the fundable payout never confirmed")
 
+    def settle() -> None:
+        """Make every earlier payout final, so the measured passes watch nothing else."""
+        w3.provider.make_request("hardhat_mine", [hex(FINALITY_DEPTH + 1)])
+        run_engine(rt, rt.clock.now_ms() + 60_000)
+
     def one(i: int, blocked: bool) -> float:
+        nonlocal case
+        settle()
+        case = blocked
         big = make_intent(f"big:{i}", "native", to, 10**24, "bench", f"big{i}", purpose=FAUCET)
         if blocked:  # more than the wallet will ever hold: it waits for funds
             request_payout(rt.store, big, rt.clock.now_ms())
@@ -85,20 +114,26 @@ def head_of_line(store_url: str, rpc_url: str) -> None:
             f"small:{blocked}:{i}", "native", to, 10**15, "bench", f"s{i}", purpose=FAUCET
         )
         request_payout(rt.store, small, rt.clock.now_ms())
-        took = until_confirmed(small.id)
+        took = until_confirmed(small.id, blocked)
+        case = None
         if blocked:
             cancel_payout(rt, big.id)  # one unfundable intent per round, not a growing pile
         return took
 
     alone: list[float] = []
     behind: list[float] = []
-    for i in range(ROUNDS):  # alternated, so the machine's drift hits both alike
-        alone.append(one(i, False))
-        behind.append(one(i, True))
+    for i in range(ROUNDS):  # A-B-B-A, so the machine's drift hits both alike
+        for blocked in ((False, True) if i % 2 == 0 else (True, False)):
+            (behind if blocked else alone).append(one(i, blocked))
     print(f"fundable payout, intent to confirmed, median of {ROUNDS}: "
           f"alone {statistics.median(alone) * 1000:.0f} ms; queued behind an unfundable one "
           f"{statistics.median(behind) * 1000:.0f} ms "
           f"(ratio {statistics.median(behind) / statistics.median(alone):.2f}, target 1)")
+    for blocked, name in ((False, "alone"), (True, "behind an unfundable one")):
+        c = counts[blocked]
+        passes = c["passes"]
+        print(f"  {name}: {passes / ROUNDS:.1f} engine passes to confirmed; per pass "
+              f"{c['store'] / passes:.1f} store requests, {c['chain RPC'] / passes:.1f} chain RPC")
 
 
 def hung_node(store_url: str) -> None:

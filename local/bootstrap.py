@@ -65,6 +65,15 @@ def fund_native(w3: Any, to: str, amount: int) -> None:
     w3.eth.wait_for_transaction_receipt(tx, timeout=30)
 
 
+def fund_for(w3: Any, purpose: str, address: str, token_address: str) -> None:
+    """What a wallet of `purpose` starts with (also a rotated-in key, local.rotation)."""
+    if purpose == "faucet":
+        fund_native(w3, address, HOT_WALLET_NATIVE)
+        mint(w3, token_address, address, HOT_WALLET_TOKENS)
+    else:
+        fund_native(w3, address, GAS_ONLY_NATIVE)
+
+
 def prepare(w3: Any, wallets: Mapping[str, str] | str) -> LocalChain:
     """Deploy the token and the anchor registry; fund each purpose's wallet; mint to accounts.
 
@@ -75,10 +84,8 @@ def prepare(w3: Any, wallets: Mapping[str, str] | str) -> LocalChain:
         wallets = {"escrow": wallets, "faucet": wallets, "anchor": wallets}
     accounts = list(w3.eth.accounts[:USER_ACCOUNTS])
     token_address = deploy(w3, "TestToken", TOKEN_NAME, TOKEN_SYMBOL, TOKEN_DECIMALS)
-    fund_native(w3, wallets["faucet"], HOT_WALLET_NATIVE)
-    mint(w3, token_address, wallets["faucet"], HOT_WALLET_TOKENS)
-    fund_native(w3, wallets["escrow"], GAS_ONLY_NATIVE)
-    fund_native(w3, wallets["anchor"], GAS_ONLY_NATIVE)
+    for purpose in ("faucet", "escrow", "anchor"):
+        fund_for(w3, purpose, wallets[purpose], token_address)
     for account in accounts:
         mint(w3, token_address, account, ACCOUNT_TOKENS)
     # The service anchors message batches from its anchor wallet, the registry's only submitter.

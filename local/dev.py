@@ -6,6 +6,7 @@ and runs the scheduled jobs every 2 s. Ctrl-C stops everything it started. State
 each run starts from nothing.
 If the store, the chain node or the API dies, the stack says which and stops; a dead job runner
 is restarted (`local.supervisor`). Logs go to one folder per API port, emptied at each start.
+`python -m local.rotate_key` rotates a hot key of the running stack (`local.rotation`).
 """
 
 from __future__ import annotations
@@ -21,15 +22,18 @@ from pathlib import Path
 from chalicelib.core.settings import PURPOSE_KEY_SETTINGS
 from local import bootstrap, processes, supervisor
 from local.processes import HOST, Child, StackError
+from local.rotation import PID_FILE, Rotator
 
 TABLE_NAME = "settlekit-local"
 CHAIN_ID = 31337
 # Local blocks come every second, so two confirmations take about two seconds.
 CONFIRMATIONS = 2
 MINING_INTERVAL_MS = 1000
+# Settings an operator may set for `make dev` (e.g. a low fee cap to try the runbook's fee spike).
+OVERRIDABLE = ("PAYOUT_MAX_FEE_WEI", "PAYOUT_REBROADCAST_SECONDS", "PAYOUT_FEE_BUMP_PERCENT")
 
 
-def _port(name: str, default: int) -> int:
+def port_setting(name: str, default: int) -> int:
     raw = os.environ.get(name, "").strip()
     if not raw:
         return default
@@ -136,6 +140,10 @@ def banner(
     )
 
 
+def overrides(environ: dict[str, str] | os._Environ[str]) -> dict[str, str]:
+    return {name: environ[name].strip() for name in OVERRIDABLE if environ.get(name, "").strip()}
+
+
 def start_jobs(env: dict[str, str], logs: Path) -> Child:
     return processes.spawn(
         "jobs",
@@ -153,14 +161,20 @@ def main() -> int:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, shutdown)
+    # SIGUSR1 asks for a key rotation; until the stack is up it is only remembered.
+    rotator = Rotator(lambda line: print(line, flush=True))
+    signal.signal(signal.SIGUSR1, rotator.ask)
+    pid_file: Path | None = None
     try:
-        api_port = _port("API_PORT", 8000)
-        rpc_port = _port("RPC_PORT", 8545)
-        store_port = _port("STORE_PORT", 0) or processes.free_port()
+        api_port = port_setting("API_PORT", 8000)
+        rpc_port = port_setting("RPC_PORT", 8545)
+        store_port = port_setting("STORE_PORT", 0) or processes.free_port()
         processes.require_free(api_port, "API", "API_PORT")
         processes.require_free(rpc_port, "chain node", "RPC_PORT")
         processes.require_free(store_port, "store", "STORE_PORT")
         logs = log_folder(api_port)
+        pid_file = logs / PID_FILE
+        pid_file.write_text(str(os.getpid()))
         admin = os.environ.get("ADMIN_TOKEN", "").strip() or secrets.token_urlsafe(24)
         if len(admin) < 16:
             raise StackError("ADMIN_TOKEN must be at least 16 characters")
@@ -190,6 +204,9 @@ def main() -> int:
             keys, wallets = {}, dict.fromkeys(PURPOSE_KEY_SETTINGS, hot_wallet)
         w3 = Web3(Web3.HTTPProvider(rpc_url))
         local_chain = bootstrap.prepare(w3, wallets)
+        # From now on blocks come only on the interval, as on a real chain: with automine on,
+        # hardhat refuses a transaction priced under the base fee instead of keeping it pending.
+        w3.provider.make_request("evm_setAutomine", [False])
         env = service_env(
             store_url,
             rpc_url,
@@ -200,6 +217,7 @@ def main() -> int:
             api_url=f"http://{HOST}:{api_port}",
         )
         env.update(signer_env)  # the KMS key, when asked for
+        env.update(overrides(os.environ))
         os.environ.update(env)
         ensure_table(boto3.client("dynamodb", endpoint_url=store_url), TABLE_NAME)
 
@@ -212,12 +230,20 @@ def main() -> int:
             banner(api_url, rpc_url, local_chain.token_address, wallets, admin, logs, pids),
             flush=True,
         )
+        rotator.attach(
+            env,
+            logs,
+            w3,
+            start_api=lambda new_env: processes.start_api(
+                api_port, new_env, log_path=logs / "api.log", append=True
+            )[0],
+            start_jobs=lambda new_env: start_jobs(new_env, logs),
+        )
         supervisor.watch(
-            [store, chain, api],
-            jobs,
-            lambda: start_jobs(env, logs),
+            supervisor.Stack(children, jobs, lambda: start_jobs(env, logs)),
             logs,
             lambda line: print(line, flush=True),
+            control=rotator,
         )
         return 0
     except StackError as exc:
@@ -229,6 +255,8 @@ def main() -> int:
     finally:
         for child in reversed(children):
             child.stop()
+        if pid_file is not None:
+            pid_file.unlink(missing_ok=True)
 
 
 if __name__ == "__main__":

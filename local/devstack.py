@@ -24,10 +24,15 @@ def banner_value(text: str, label: str) -> str:
 
 
 @contextmanager
-def dev_stack(log_path: Path, admin_token: str) -> Iterator[dict[str, str]]:
-    """Yields the banner's values (API URL, RPC URL, token (SKT), registry, logs)."""
+def dev_stack(
+    log_path: Path, admin_token: str, settings: dict[str, str] | None = None
+) -> Iterator[dict[str, str]]:
+    """Yields the banner's values (API URL, RPC URL, token (SKT), registry, wallets, logs).
+
+    `settings`: what an operator may set for `make dev` (local.dev.OVERRIDABLE).
+    """
     env = {**os.environ, "API_PORT": str(free_port()), "RPC_PORT": str(free_port()),
-           "ADMIN_TOKEN": admin_token, "PYTHONUNBUFFERED": "1"}
+           "ADMIN_TOKEN": admin_token, "PYTHONUNBUFFERED": "1", **(settings or {})}
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(  # noqa: S603 - our own dev stack
             [sys.executable, "-m", "local.dev"], cwd=ROOT, env=env, stdout=log,
@@ -42,7 +47,8 @@ def dev_stack(log_path: Path, admin_token: str) -> Iterator[dict[str, str]]:
                 raise RuntimeError(f"make dev's stack did not start:\n{tail}")
             time.sleep(0.5)
             text = log_path.read_text()
-        labels = ("API URL", "RPC URL", "token (SKT)", "registry", "logs")
+        labels = ("API URL", "RPC URL", "token (SKT)", "registry", "logs",
+                  "escrow wallet", "faucet wallet", "anchor wallet")
         yield {label: banner_value(text, label) for label in labels}
     finally:
         if proc.poll() is None:

@@ -133,7 +133,12 @@ def start_chain(
 
 
 def start_api(
-    port: int, env: dict[str, str], *, log_path: Path | None = None, stock: bool = False
+    port: int,
+    env: dict[str, str],
+    *,
+    log_path: Path | None = None,
+    stock: bool = False,
+    append: bool = False,
 ) -> tuple[Child, str]:
     """`chalice local` on loopback with a deep listen backlog (`local.api_server`).
 
@@ -159,6 +164,7 @@ def start_api(
         ],
         env=env,
         log_path=log_path,
+        append=append,
     )
     url = f"http://{HOST}:{port}"
     try:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from local.processes import Child, StackError
@@ -20,6 +21,18 @@ from local.processes import Child, StackError
 POLL_S = 0.5
 
 WHAT = {"store": "DynamoDB-compatible store", "chain": "chain node (hardhat)", "api": "API"}
+
+
+@dataclass
+class Stack:
+    """What is watched. A control step (a key rotation) may swap the API and the job runner."""
+
+    vital: list[Child]  # store, chain node, API: the caller's list, so it stops what is current
+    jobs: Child
+    start_jobs: Callable[[], Child]
+
+    def replace(self, new: Child) -> None:
+        self.vital[[c.name for c in self.vital].index(new.name)] = new
 
 
 def describe_exit(child: Child, logs: Path) -> str:
@@ -32,23 +45,30 @@ def describe_exit(child: Child, logs: Path) -> str:
 
 
 def watch(
-    vital: list[Child],
-    jobs: Child,
-    start_jobs: Callable[[], Child],
+    stack: Stack,
     logs: Path,
     say: Callable[[str], None],
+    control: Callable[[Stack], None] | None = None,
 ) -> None:
-    """Return never; raise StackError as soon as a vital child exits. Stops the job runner."""
+    """Return never; raise StackError as soon as a vital child exits. Stops the job runner.
+
+    `control` runs between polls (it answers an operator's request, such as a key rotation).
+    """
     try:
         while True:
             time.sleep(POLL_S)
-            for child in vital:
+            if control is not None:
+                control(stack)
+            for child in stack.vital:
                 if child.proc.poll() is not None:
                     raise StackError(describe_exit(child, logs))
-            code = jobs.proc.poll()
+            code = stack.jobs.proc.poll()
             if code is not None:
-                old = jobs.proc.pid
-                jobs = start_jobs()
-                say(f"job runner (pid {old}) exited ({code}); restarted it as pid {jobs.proc.pid}")
+                old = stack.jobs.proc.pid
+                stack.jobs = stack.start_jobs()
+                say(
+                    f"job runner (pid {old}) exited ({code}); "
+                    f"restarted it as pid {stack.jobs.proc.pid}"
+                )
     finally:
-        jobs.stop()
+        stack.jobs.stop()

@@ -15,6 +15,7 @@ import pytest
 from eth_account import Account
 
 from chalicelib.core.outbox.intents import IdempotencyKeyConflict
+from chalicelib.core.outbox.model import payout_key
 from chalicelib.core.outbox.service import get_payout
 from chalicelib.core.outbox.wallet import wallet_key
 from chalicelib.core.runtime import Runtime
@@ -287,6 +288,34 @@ def test_a_payout_bigger_than_the_hot_wallet_waits_alerts_once_and_pays_after_fu
     assert nonce_of(w3, wallet) == 1
     assert "insolvent_since" not in rt.store.get(**wallet_key(wallet))
     assert finalized == [(pid, "confirmed")]
+    assert alerts("hot_wallet_insolvent") == 1
+
+
+def test_an_intent_waiting_for_funds_costs_no_read_and_no_write_per_run(
+    payout_rt: Runtime, w3: Any, alerts: Callable[..., int]
+) -> None:
+    """Every run walks past it on its index copy: its amount and asset never change, and a run
+    that only skips it must not pay a consistent read, nor a failed flag write, each time."""
+    rt = payout_rt
+    wallet = hot(rt)
+    pid = request(rt, "waits", "native", new_address(), 150 * ETH)["id"]
+    tick(rt)  # the first run flags the wallet and alerts
+    touched: list[tuple[str, str]] = []
+
+    def hook(model: Any, params: Any = None, **_: Any) -> None:
+        pk = ((params or {}).get("Key") or {}).get("pk", {}).get("S", "")
+        touched.append((model.name, pk))
+
+    client = rt.store.client
+    client.meta.events.register("before-parameter-build.dynamodb", hook)
+    try:
+        for _ in range(3):
+            assert tick(rt).get("waiting_for_funds") == 1
+    finally:
+        client.meta.events.unregister("before-parameter-build.dynamodb", hook)
+    assert [t for t in touched if t[1] == payout_key(pid)["pk"]] == []
+    assert [t for t in touched if t == ("UpdateItem", wallet_key(wallet)["pk"])] == []
+    assert stored(rt, pid)["status"] == "requested"
     assert alerts("hot_wallet_insolvent") == 1
 
 

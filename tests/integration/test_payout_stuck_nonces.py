@@ -135,6 +135,50 @@ def test_a_parked_payout_is_rebroadcast_and_a_cancel_with_max_fee_lands_a_noop_l
     assert balance(w3, "native", to2) == ETH
 
 
+def spike(w3: Any, base_fee: int) -> None:
+    """Mine one block whose base fee is `base_fee` (the next ones start from it)."""
+    rpc(w3, "hardhat_setNextBlockBaseFeePerGas", [hex(base_fee)])
+    rpc(w3, "evm_mine")
+
+
+def test_a_cancel_during_a_fee_spike_above_the_cap_pays_todays_fee_up_to_its_max_fee(
+    payout_rt: Runtime,
+    w3: Any,
+    served_store: DynamoStore,
+    chain_url: str,
+    token_address: str,
+    hot_key: str,
+    engine_clock: FixedClock,
+    finalized: Finalized,
+) -> None:
+    automine(w3, False)
+    cap = 10 * 10**9
+    spike(w3, 4 * cap)  # the chain asks four times the cap: every payout stays pending
+    rt = capped_runtime(
+        payout_rt, served_store, chain_url, token_address, hot_key, engine_clock, cap
+    )
+    wallet, to = hot(rt), new_address()
+    pid = request(rt, "spiked", "native", to, ETH)["id"]
+    tick(rt)
+    assert int(stored(rt, pid)["attempts"][0]["max_fee"]) <= cap
+    park(rt, pid)
+
+    cancel_payout(rt, pid, {"max_fee": str(10 * cap)})
+    assert tick(rt).get("replaced") == 1
+    noop = stored(rt, pid)["attempts"][-1]
+    # A bump over the capped attempt (1.25 x cap) would sit under the spike forever.
+    assert noop.get("noop") and 4 * cap < int(noop["max_fee"]) <= 10 * cap
+
+    spike(w3, 4 * cap)  # the spike goes on, and the no-op still gets in
+    automine(w3, True)
+    mine(w3, 2)
+    tick(rt)
+    assert stored(rt, pid)["status"] == "failed"
+    assert balance(w3, "native", to) == 0
+    assert nonce_of(w3, wallet) == 1
+    assert finalized[-1] == (pid, "failed")
+
+
 def test_a_dropped_parked_transaction_is_filled_by_our_own_noop_and_the_payout_fails(
     payout_rt: Runtime,
     w3: Any,

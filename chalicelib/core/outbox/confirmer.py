@@ -204,12 +204,14 @@ def replace(run: Run, payout: Item, latest: Item, *, noop: bool = False) -> None
     operator's cancel may allow a higher fee than the cap (`max_fee` of the cancel request).
     """
     bump = run.rt.settings.payout_fee_bump_percent
-    current_max, current_tip = fees(run)
-    max_fee = txbuild.bumped(int(latest["max_fee"]), current_max, bump)
-    tip = txbuild.bumped(int(latest["tip"]), current_tip, bump)
     cap = run.rt.settings.payout_max_fee_wei
     if noop and payout.get("cancel_max_fee"):
         cap = max(cap, int(payout["cancel_max_fee"]))
+    # Today's fee up to that cap: in a spike above PAYOUT_MAX_FEE_WEI, a cancel's no-op must
+    # pay what the chain asks now, not a bump over the capped attempt that the spike outbids.
+    current_max, current_tip = fees(run, cap)
+    max_fee = txbuild.bumped(int(latest["max_fee"]), current_max, bump)
+    tip = txbuild.bumped(int(latest["tip"]), current_tip, bump)
     if max_fee > cap:
         if payout.get("cancel_requested_at"):
             log("payout_cancel_over_fee_cap", payout_id=payout["id"], needed=str(max_fee))

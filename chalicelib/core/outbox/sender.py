@@ -84,18 +84,21 @@ def take_new(run: Run) -> None:
     intents behind it, of any asset, still go out.
     """
     chain_nonce = run.chain.nonce(run.wallet, "pending")
-    counter = wallet.load_counter(run.store, run.wallet, chain_nonce, run.now())
-    funds = Funds(run)
+    counter, state = wallet.load_counter(run.store, run.wallet, chain_nonce, run.now())
+    funds = Funds(run, state)
     batch: list[Item] = []
     for copy in run.store.iter_work(queue(REQUESTED)):
         if not run.takes(copy):
             continue  # another purpose's lane: its own wallet sends it (or waits for funds)
         if run.summary[f"{REQUESTED}->{SIGNED}"] + len(batch) >= MAX_PER_RUN:
             break
+        # Funding is decided on the index copy: an intent's asset and amount never change, and
+        # skipping writes nothing, so an intent that waits for funds costs no read per run.
+        if not funds.reserve(copy):
+            continue
         payout = run.store.get(**payout_key(copy["id"]))  # the index copy may lag behind
         if payout is None or payout["status"] != REQUESTED or payout.get("nonce") is not None:
-            continue
-        if not funds.reserve(payout):
+            funds.release(copy)
             continue
         batch.append(payout)
         if len(batch) == BATCH:
@@ -237,22 +240,24 @@ def mark_broadcast(run: Run, sent: list[Item]) -> None:
             pass
 
 
-def fees(run: Run) -> tuple[int, int]:
-    """Fees for transactions signed now (asked once per FEE_REFRESH_S), capped by settings."""
+def fees(run: Run, cap: int | None = None) -> tuple[int, int]:
+    """Fees for transactions signed now (asked once per FEE_REFRESH_S), capped by settings
+    (or by `cap`, an operator's higher limit for a cancel)."""
     cached = run.cache.get("fees")
     if cached is None or time.monotonic() - cached[0] > FEE_REFRESH_S:
         cached = (time.monotonic(), run.chain.fees())
         run.cache["fees"] = cached
     max_fee, tip = cached[1]
-    cap = run.rt.settings.payout_max_fee_wei
+    cap = cap or run.rt.settings.payout_max_fee_wei
     return min(max_fee, cap), min(tip, cap)
 
 
 class Funds:
     """What the hot wallet can still pay in this run (checked before a nonce is assigned)."""
 
-    def __init__(self, run: Run) -> None:
+    def __init__(self, run: Run, state: Item) -> None:
         self.run = run
+        self.state = state  # the wallet's item as this run read it (its solvency flag)
         self.native = run.chain.balance(run.wallet)
         self.tokens: dict[str, int] = {}
         self.gas_price = fees(run)[0]
@@ -279,15 +284,25 @@ class Funds:
             self.tokens[asset] -= amount
         return True
 
+    def release(self, payout: Item) -> None:
+        """Give back what `reserve` set aside for a payout that is not taken after all."""
+        asset, amount = payout["asset"], amount_of(payout)
+        self.native += txbuild.TOKEN_TRANSFER_FALLBACK_GAS * self.gas_price
+        if asset == NATIVE:
+            self.native += amount
+        else:
+            self.tokens[asset] += amount
+
     def alert(self) -> None:
         """Some intents wait for funds: flag the wallet (one alert until it is funded)."""
+        if "insolvent_since" in self.state:
+            return  # flagged already: no write on every run while the intent waits
         have = {"native": self.native, **self.tokens}
         wallet.mark_insolvent(self.run.store, self.run.wallet, self.need, have, self.run.now())
 
     def settled(self) -> None:
         """Every due intent fitted: clear a past insolvency flag (logs the recovery once)."""
-        item = self.run.store.get(**wallet.wallet_key(self.run.wallet))
-        wallet.clear_insolvent(self.run.store, self.run.wallet, item)
+        wallet.clear_insolvent(self.run.store, self.run.wallet, self.state)
 
 
 def funds_short(run: Run) -> None:

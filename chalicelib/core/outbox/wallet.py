@@ -17,13 +17,15 @@ def wallet_key(address: str) -> Key:
     return key(f"wallet#{address}", "nonce")
 
 
-def load_counter(store: DynamoStore, address: str, chain_nonce: int, now: int) -> int:
-    """The counter, created at the chain's nonce on first use and raised if the chain is ahead."""
+def load_counter(store: DynamoStore, address: str, chain_nonce: int, now: int) -> tuple[int, Item]:
+    """The counter, created at the chain's nonce on first use and raised if the chain is ahead;
+    with the wallet's item as read (its solvency flag saves the sender a read and a write)."""
     item = store.get(**_split(wallet_key(address)))
     if item is None:
+        fresh = {**wallet_key(address), "next_nonce": chain_nonce, "updated_at": now}
         try:
-            store.put_new({**wallet_key(address), "next_nonce": chain_nonce, "updated_at": now})
-            return chain_nonce
+            store.put_new(fresh)
+            return chain_nonce, fresh
         except ConditionFailed as exc:
             item = exc.item or {}
     current = int(item.get("next_nonce", 0))
@@ -35,10 +37,11 @@ def load_counter(store: DynamoStore, address: str, chain_nonce: int, now: int) -
                 condition=Attr("next_nonce").eq(current),
             )
             log("nonce_counter_raised", wallet=address, old=current, new=chain_nonce)
-            return chain_nonce
+            return chain_nonce, {**item, "next_nonce": chain_nonce}
         except ConditionFailed as exc:
-            return int((exc.item or {}).get("next_nonce", chain_nonce))
-    return current
+            item = exc.item or item
+            return int(item.get("next_nonce", chain_nonce)), item
+    return current, item
 
 
 def assign_op(address: str, nonce: int, now: int, count: int = 1) -> Op:
