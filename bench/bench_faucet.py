@@ -2,8 +2,9 @@
 
 Runs in-process on moto through `chalice.test.Client` (the whole HTTP path: routing, middleware,
 validation, the store). No chain: the payouts stay `requested`, which is what the request path
-writes. Throughput is reported, with no target yet: moto deep-copies the table for every item
-of every transaction, so its claims/s falls as the table grows and says little about DynamoDB.
+writes. moto runs with the local store's adapters installed, as in the tests and `make dev`
+(`local.moto_transactions`: stock moto deep-copies the whole table for every item of every
+transaction). Claims/s on a full table, with the target, is `bench.bench_local_store`.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from chalicelib.core.clock import iso  # noqa: E402
 from chalicelib.core.runtime import Runtime, set_runtime  # noqa: E402
 from chalicelib.core.settings import load_settings  # noqa: E402
 from chalicelib.core.table import ensure_table  # noqa: E402
+from local import moto_transactions  # noqa: E402
 
 CLAIMS = 100
 ADMIN = "bench-admin-token-0123456789"
@@ -38,6 +40,7 @@ HEADERS = {"Content-Type": "application/json", "Authorization": f"Bearer {ADMIN}
 def main() -> None:
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
+    moto_transactions.install()
     with mock_aws():
         client = boto3.client("dynamodb", region_name="us-east-1")
         try:
@@ -48,7 +51,7 @@ def main() -> None:
 
 
 def runtime(client: Any, table: str) -> Runtime:
-    """A fresh table (moto's cost per transaction grows with the table: see the docstring)."""
+    """A fresh table with the faucet's settings, and the runtime the routes use."""
     ensure_table(client, table)
     settings = load_settings({
         "TABLE_NAME": table, "TOKEN_ADDRESS": "0x" + "ab" * 20, "ADMIN_TOKEN": ADMIN,

@@ -9,24 +9,36 @@ the local store server use), next to stock moto for reference:
   (target <= 0.5 s a batch);
 - claims through `chalice.test.Client` on that table of 20,000 codes (target >= 200 claims/s,
   and each claim under 100 ms).
+
+Wall-clock figures on a shared machine move with its load, so each is printed with the CPU time
+this process spent, and a claim's and a batch's CPU time is split by layer: Settlekit and chalice,
+botocore (the client our code uses in AWS too), moto's request plumbing (the in-process stand-in
+for HTTP: request parsing, dispatch, response serialization) and moto's DynamoDB backend. The
+first two are the floor any store leaves: `floor` is the claims/s with a store that costs nothing.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import secrets
 import statistics
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script or a module
 
 import boto3  # noqa: E402
+import botocore.client  # noqa: E402
 from botocore.exceptions import ClientError  # noqa: E402
 from chalice.test import Client  # noqa: E402
 from moto import mock_aws  # noqa: E402
+from moto.core.botocore_stubber import BotocoreStubber  # noqa: E402
+from moto.dynamodb.models import DynamoDBBackend  # noqa: E402
 
 import app  # noqa: E402
 from bench.bench_faucet import new_event, post, runtime  # noqa: E402
@@ -67,6 +79,17 @@ def one_transaction(client: Any, table: str, tag: str) -> float:
     return time.perf_counter() - started
 
 
+def cpu_time(what: Any) -> Any:
+    """The same measurement, in CPU seconds of this process instead of wall-clock seconds."""
+
+    def measured(client: Any, table: str, tag: str) -> float:
+        started = time.process_time()
+        what(client, table, tag)
+        return time.process_time() - started
+
+    return measured
+
+
 def one_query(client: Any, table: str, tag: str) -> float:
     started = time.perf_counter()
     client.query(TableName=table, IndexName=WORK_INDEX, KeyConditionExpression="wpk = :w",
@@ -88,6 +111,64 @@ def cost(label: str, sizes: list[int], repeat: int, what: Any) -> dict[int, floa
     return costs
 
 
+LAYERS = (
+    (botocore.client.BaseClient, ("_make_api_call",), "botocore client"),
+    (BotocoreStubber, ("__call__",), "moto request plumbing"),
+    (DynamoDBBackend, ("get_item", "query", "transact_write_items", "put_item", "update_item",
+                       "delete_item", "batch_write_item"), "moto DynamoDB backend"),
+)
+
+
+class Layers:
+    """CPU seconds spent in each layer (its own time: the layers below it taken out)."""
+
+    def __init__(self) -> None:
+        self.inside: dict[str, float] = {}
+        self.depth: dict[str, int] = {}
+        self.saved: list[tuple[Any, str, Any]] = []
+
+    def __enter__(self) -> Layers:
+        for owner, names, label in LAYERS:
+            for name in names:
+                stock = getattr(owner, name)
+                self.saved.append((owner, name, stock))
+                setattr(owner, name, self._timed(stock, label))
+        return self
+
+    def __exit__(self, *_: Any) -> None:
+        for owner, name, stock in reversed(self.saved):
+            setattr(owner, name, stock)
+
+    def _timed(self, stock: Any, label: str) -> Any:
+        @functools.wraps(stock)
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            if self.depth.get(label):  # a backend method calling another: counted once
+                return stock(*args, **kwargs)
+            self.depth[label] = 1
+            started = time.process_time()
+            try:
+                return stock(*args, **kwargs)
+            finally:
+                self.depth[label] = 0
+                self.inside[label] = self.inside.get(label, 0.0) + time.process_time() - started
+
+        return timed
+
+    def split(self, total: float) -> dict[str, float]:
+        """Each layer's own CPU time, outermost first (Settlekit + chalice get the rest)."""
+        labels = ["Settlekit + chalice"] + [label for _, _, label in LAYERS]
+        inclusive = [total] + [self.inside.get(label, 0.0) for label in labels[1:]]
+        return {label: inclusive[i] - (inclusive[i + 1] if i + 1 < len(inclusive) else 0.0)
+                for i, label in enumerate(labels)}
+
+
+def show_split(what: str, layers: Layers, cpu: float, count: int) -> dict[str, float]:
+    own = layers.split(cpu)
+    parts = ", ".join(f"{label} {seconds / count * 1000:.1f} ms" for label, seconds in own.items())
+    print(f"  CPU per {what}: {cpu / count * 1000:.1f} ms = {parts}")
+    return own
+
+
 def claims(http: Any, codes: list[str]) -> list[float]:
     """Claim each code for a new wallet; the time of each claim."""
     spent: list[float] = []
@@ -106,20 +187,32 @@ def batches_and_claims() -> None:
         http = Client(app.app).http
         event_id = new_event(http, rt)
         batch_s: list[float] = []
+        batch_cpu: list[float] = []
         codes: list[str] = []
         few = claims(http, post(http, f"/v1/events/{event_id}/codes", {"count": 100})["codes"])
         while len(codes) < BIG:
-            started = time.perf_counter()
-            body = post(http, f"/v1/events/{event_id}/codes", {"count": BATCH})
-            batch_s.append(time.perf_counter() - started)
+            last = len(codes) + BATCH >= BIG
+            with Layers() if last else _nothing() as layers:
+                started, cpu = time.perf_counter(), time.process_time()
+                body = post(http, f"/v1/events/{event_id}/codes", {"count": BATCH})
+                batch_cpu.append(time.process_time() - cpu)
+                batch_s.append(time.perf_counter() - started)
             codes += body["codes"]
         items = client.describe_table(TableName="bench-local")["Table"]["ItemCount"]
         print(f"500-code batches: {len(batch_s)} to reach {len(codes):,} codes "
               f"({items:,} items in the table)")
         print(f"  first {batch_s[0]:.2f} s, median {statistics.median(batch_s):.2f} s, "
               f"last {batch_s[-1]:.2f} s, slowest {max(batch_s):.2f} s   (target <= 0.5 s)")
+        print(f"  CPU time of this process: median {statistics.median(batch_cpu):.2f} s, "
+              f"last {batch_cpu[-1]:.2f} s")
+        own = show_split("batch (the last)", layers, batch_cpu[-1], 1)
+        print(f"  floor with a store that costs nothing: "
+              f"{own['Settlekit + chalice'] + own['botocore client']:.2f} s CPU a batch")
 
-        claim_s = claims(http, codes[-CLAIMS:])
+        with Layers() as layers:
+            cpu = time.process_time()
+            claim_s = claims(http, codes[-CLAIMS:])
+            cpu = time.process_time() - cpu
         total = sum(claim_s)
         ordered = sorted(claim_s)
         print(f"claims through chalice.test.Client with {len(codes):,} codes in the table: "
@@ -130,7 +223,17 @@ def batches_and_claims() -> None:
         print(f"  median claim with {len(codes):,} codes / with 100 codes in the table: "
               f"{statistics.median(claim_s) / statistics.median(few):.2f}x "
               f"({statistics.median(few) * 1000:.1f} ms with 100)")
+        print(f"  CPU-bound rate: {CLAIMS / cpu:.0f} claims/s")
+        own = show_split("claim", layers, cpu, CLAIMS)
+        floor = (own["Settlekit + chalice"] + own["botocore client"]) / CLAIMS
+        print(f"  floor with a store that costs nothing (Settlekit + chalice + botocore): "
+              f"{1 / floor:.0f} claims/s")
         set_runtime(None)
+
+
+@contextmanager
+def _nothing() -> Iterator[None]:
+    yield None
 
 
 def main() -> None:
@@ -138,6 +241,8 @@ def main() -> None:
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
     for name, what, repeat in (
         (f"one {TX_ITEMS}-item TransactWriteItems (cancelled, so undone)", one_transaction, 3),
+        ("the same, CPU time of this process (steadier on a shared machine)",
+         cpu_time(one_transaction), 7),
         ("one Query on the work index", one_query, 9),
     ):
         print(f"{name}, best of {repeat}")

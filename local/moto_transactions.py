@@ -4,8 +4,11 @@ moto 5.2.5 rolls a failed transaction back by deep-copying the *whole table* onc
 the transaction before it starts, so a 25-item transaction costs ~12 s once the table holds
 20,000 items, and every local flow slows down as the table grows. This adapter replaces that one
 method with the same code, except that it snapshots only the items the transaction touches
-(one deep copy of each item, taken just before the item is written) and puts those back on
-failure. Everything else is moto's own code path, so the semantics stay moto's:
+(taken just before the item is written: a deep copy of an item updated in place, the object
+itself for a put or a delete, which only replace or drop it) and puts those back on failure.
+A condition is evaluated once, here: moto's put/update would parse and evaluate it again on the
+same item under the same lock. Everything else is moto's own code path, so the semantics stay
+moto's:
 
 - all or nothing: any failed item cancels the transaction and every write is undone;
 - `CancellationReasons` carry one entry per item, in order (`None` for items that passed),
@@ -48,7 +51,7 @@ from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import DynamoType, Item
 from moto.dynamodb.models.table import Table
 
-from local import moto_queries
+from local import moto_plumbing, moto_queries
 
 # The moto release whose `DynamoDBBackend.transact_write_items` this module mirrors.
 MOTO_VERSION = "5.2.5"
@@ -91,12 +94,16 @@ class _Undo:
         self.saved: list[_Saved] = []
         self.streams: dict[int, tuple[Any, int]] = {}
 
-    def remember(self, backend: DynamoDBBackend, table_name: str, key: dict[str, Any]) -> None:
+    def remember(
+        self, backend: DynamoDBBackend, table_name: str, key: dict[str, Any], in_place: bool
+    ) -> None:
         table = backend.get_table(table_name)
         hash_key, range_key = backend.get_keys_value(table, key)
         current = table.get_item(hash_key, range_key)
-        # update_item mutates the stored Item in place, so keep a copy, not a reference.
-        self.saved.append(_Saved(table, hash_key, range_key, copy.deepcopy(current)))
+        # update_item mutates the stored Item in place, so keep a copy, not a reference; put and
+        # delete only replace or drop the stored object, which stays as it was.
+        kept = copy.deepcopy(current) if in_place else current
+        self.saved.append(_Saved(table, hash_key, range_key, kept))
         shard = table.stream_shard
         if shard is not None and id(shard) not in self.streams:
             self.streams[id(shard)] = (shard, len(shard.items))
@@ -168,29 +175,18 @@ def transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, A
                     raise ConditionalCheckFailed(item=original_item)
 
             if op_type != "ConditionCheck":
-                undo.remember(self, table_name, key)
+                undo.remember(self, table_name, key, in_place=op_type == "Update")
             if op_type == "Put":
-                self.put_item(
-                    table_name,
-                    op["Item"],
-                    condition_expression=condition_expression,
-                    expression_attribute_names=names,
-                    expression_attribute_values=values,
-                )
+                # The condition passed just above, on this very item, under the same lock:
+                # moto would only parse and evaluate it a second time.
+                self.put_item(table_name, op["Item"])
             elif op_type == "Delete":
-                self.delete_item(
-                    table_name,
-                    key,
-                    condition_expression=condition_expression,
-                    expression_attribute_names=names,
-                    expression_attribute_values=values,
-                )
+                self.delete_item(table_name, key)
             elif op_type == "Update":
                 self.update_item(
                     table_name,
                     key,
                     update_expression=op["UpdateExpression"],
-                    condition_expression=condition_expression,
                     expression_attribute_names=names,
                     expression_attribute_values=values,
                 )
@@ -217,12 +213,14 @@ def install() -> None:
         )
     DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
     moto_queries.install()
+    moto_plumbing.install()
 
 
 def uninstall() -> None:
     """Back to stock moto (the comparison tests use this)."""
     DynamoDBBackend.transact_write_items = STOCK  # type: ignore[method-assign]
     moto_queries.uninstall()
+    moto_plumbing.uninstall()
 
 
 def installed() -> bool:
