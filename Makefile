@@ -6,6 +6,8 @@ PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 # `make package STAGE=prod` builds the production template (see docs/aws.md).
 STAGE ?= dev
+# `make test` runs test files in this many processes (CI has 2 cores).
+TEST_WORKERS ?= 2
 # The browser tests drive Debian's Chromium (Playwright cannot download its own builds here).
 CHROMIUM := /usr/bin/chromium
 
@@ -37,7 +39,7 @@ rotate-key:
 
 test: setup
 	$(VENV)/bin/ruff check .
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 lint: setup
 	$(VENV)/bin/ruff check .
