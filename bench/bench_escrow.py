@@ -11,7 +11,6 @@ idle faucet.
 
 from __future__ import annotations
 
-import os
 import secrets
 import sys
 import threading
@@ -25,6 +24,7 @@ import boto3  # noqa: E402
 from eth_account import Account  # noqa: E402
 from web3 import Web3  # noqa: E402
 
+from bench.stack import store_and_chain  # noqa: E402
 from chalicelib import jobs  # noqa: E402
 from chalicelib.core import signing  # noqa: E402
 from chalicelib.core.outbox import finalize  # noqa: E402
@@ -37,7 +37,7 @@ from chalicelib.core.table import ensure_table  # noqa: E402
 from chalicelib.core.wallets import FAUCET  # noqa: E402
 from chalicelib.otc import matching, orders  # noqa: E402
 from chalicelib.otc import signatures as _signatures  # noqa: E402, F401 - registers the actions
-from local import bootstrap, jobs_loop, processes  # noqa: E402
+from local import bootstrap, jobs_loop  # noqa: E402
 
 QUEUED = 200
 INTERVAL_S = 0.2  # the loop's 2 s, shortened so the figure is mostly chain and engine work
@@ -56,20 +56,13 @@ finalize.register_finalizer(BENCH_OWNER, lambda rt, payout: None)
 
 
 def main() -> None:
-    os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
-    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
-    store_child, store_url = processes.start_store(processes.free_port())
-    chain_child, rpc_url = processes.start_chain(processes.free_port())
-    try:
+    with store_and_chain() as (store_url, rpc_url):
         w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": 60}))
         token = bootstrap.deploy(w3, "TestToken", "Settlekit Test Token", "SKT", 18)
         bootstrap.mint(w3, token, ALICE, 10_000 * UNIT)
         client = boto3.client("dynamodb", endpoint_url=store_url, region_name="us-east-1")
         idle = scenario(w3, client, rpc_url, token, "idle", queued=0)
         busy = scenario(w3, client, rpc_url, token, "busy", queued=QUEUED)
-    finally:
-        chain_child.stop()
-        store_child.stop()
     print("OTC settlement, match -> completed (2 escrow legs, CONFIRMATIONS=2):")
     print(f"  idle faucet              {idle[0]:6.2f} s  {idle[1]} ticks")
     print(f"  {QUEUED} claims queued        {busy[0]:6.2f} s  {busy[1]} ticks"

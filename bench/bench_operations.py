@@ -12,7 +12,6 @@ chain node.
 
 from __future__ import annotations
 
-import os
 import secrets
 import socket
 import statistics
@@ -25,6 +24,7 @@ from eth_account import Account
 from web3 import Web3
 
 from bench.counting import count_requests
+from bench.stack import store_and_chain
 from chalicelib.core import payments
 from chalicelib.core.clock import Clock
 from chalicelib.core.outbox import finalize
@@ -37,7 +37,7 @@ from chalicelib.core.runtime import Runtime, set_runtime
 from chalicelib.core.settings import load_settings
 from chalicelib.core.table import ensure_table
 from chalicelib.core.wallets import FAUCET
-from local import bootstrap, processes
+from local import bootstrap
 
 ROUNDS = 10
 # Concluded payouts are watched until final; a shallow depth lets them leave between rounds.
@@ -46,16 +46,9 @@ RPC_TIMEOUT_S = 2.0
 
 
 def main() -> None:
-    os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
-    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
-    store_child, store_url = processes.start_store(processes.free_port())
-    chain_child, rpc_url = processes.start_chain(processes.free_port())
-    try:
+    with store_and_chain() as (store_url, rpc_url):
         head_of_line(store_url, rpc_url)
         hung_node(store_url)
-    finally:
-        chain_child.stop()
-        store_child.stop()
 
 
 def head_of_line(store_url: str, rpc_url: str) -> None:

@@ -7,7 +7,6 @@ baseline. Throughput is printed as a ratio to that baseline (the machine's speed
 
 from __future__ import annotations
 
-import os
 import secrets
 import time
 from collections import Counter
@@ -17,6 +16,7 @@ from eth_account import Account
 from web3 import Web3
 
 from bench.counting import WRITES, count_requests, split
+from bench.stack import store_and_chain
 from chalicelib.core.outbox import finalize
 from chalicelib.core.outbox.confirmer import confirm_pass
 from chalicelib.core.outbox.engine import with_run
@@ -27,7 +27,7 @@ from chalicelib.core.runtime import Runtime
 from chalicelib.core.settings import load_settings
 from chalicelib.core.table import ensure_table
 from chalicelib.core.wallets import FAUCET
-from local import bootstrap, processes
+from local import bootstrap
 
 PAYOUTS = 200
 AMOUNT = 10**15
@@ -35,15 +35,8 @@ CONFIRMATIONS = 2
 
 
 def main() -> None:
-    os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
-    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
-    store_child, store_url = processes.start_store(processes.free_port())
-    chain_child, rpc_url = processes.start_chain(processes.free_port())
-    try:
+    with store_and_chain() as (store_url, rpc_url):
         run(store_url, rpc_url)
-    finally:
-        chain_child.stop()
-        store_child.stop()
 
 
 def run(store_url: str, rpc_url: str) -> None:

@@ -45,6 +45,14 @@ def engine_settings(chain_url: str, key: str, token: str, table: str, **extra: s
     return load_settings(env)
 
 
+def engine_runtime(
+    served_store: DynamoStore, chain_url: str, token: str, key: str, clock: FixedClock, **extra: str
+) -> Runtime:
+    """A runtime on the served store with `engine_settings` (plus `extra`) and a given clock."""
+    settings = engine_settings(chain_url, key, token, served_store.table, **extra)
+    return Runtime(settings, clock=clock, dynamodb_client=served_store.client)
+
+
 @pytest.fixture
 def hot_key() -> str:
     return "0x" + secrets.token_hex(32)
@@ -66,8 +74,7 @@ def payout_rt(
     wallet = Account.from_key(hot_key).address
     bootstrap.fund_native(w3, wallet, HOT_NATIVE)
     bootstrap.mint(w3, token_address, wallet, HOT_TOKENS)
-    settings = engine_settings(chain_url, hot_key, token_address, served_store.table)
-    yield Runtime(settings, clock=engine_clock, dynamodb_client=served_store.client)
+    yield engine_runtime(served_store, chain_url, token_address, hot_key, engine_clock)
 
 
 @pytest.fixture

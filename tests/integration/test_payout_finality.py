@@ -11,7 +11,7 @@ from chalicelib.core.outbox.model import finality_key
 from chalicelib.core.outbox.service import get_payout
 from chalicelib.core.runtime import Runtime
 from chalicelib.core.store import DynamoStore
-from tests.integration.conftest import engine_settings
+from tests.integration.conftest import engine_runtime
 from tests.integration.payouts import (
     ETH,
     Finalized,
@@ -43,10 +43,10 @@ def test_a_reorg_after_confirmed_rebroadcasts_the_same_bytes_and_the_payout_land
     finalized: Finalized,
     alerts: Callable[..., int],
 ) -> None:
-    settings = engine_settings(
-        chain_url, hot_key, token_address, served_store.table, FINALITY_DEPTH=str(FINALITY_DEPTH)
+    rt = engine_runtime(
+        served_store, chain_url, token_address, hot_key, engine_clock,
+        FINALITY_DEPTH=str(FINALITY_DEPTH),
     )
-    rt = Runtime(settings, clock=engine_clock, dynamodb_client=served_store.client)
     wallet, to = hot(rt), new_address()
     pid = request(rt, "reorged-late", "native", to, ETH)["id"]
     automine(w3, False)

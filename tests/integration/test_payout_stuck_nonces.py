@@ -15,7 +15,7 @@ from chalicelib.core.errors import BadRequest
 from chalicelib.core.outbox.service import cancel_payout
 from chalicelib.core.runtime import Runtime, set_runtime
 from chalicelib.core.store import DynamoStore
-from tests.integration.conftest import engine_settings
+from tests.integration.conftest import engine_runtime
 from tests.integration.payouts import (
     ETH,
     PAST_TIMEOUT_MS,
@@ -49,10 +49,7 @@ def capped_runtime(
     clock: FixedClock,
     cap: int,
 ) -> Runtime:
-    settings = engine_settings(
-        chain_url, key, token, served_store.table, PAYOUT_MAX_FEE_WEI=str(cap)
-    )
-    return Runtime(settings, clock=clock, dynamodb_client=served_store.client)
+    return engine_runtime(served_store, chain_url, token, key, clock, PAYOUT_MAX_FEE_WEI=str(cap))
 
 
 def park(rt: Runtime, pid: str) -> None:

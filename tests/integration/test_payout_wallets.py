@@ -16,7 +16,7 @@ from chalicelib.core.outbox.wallet import wallet_key
 from chalicelib.core.runtime import Runtime
 from chalicelib.core.store import DynamoStore, Item
 from local import bootstrap
-from tests.integration.conftest import engine_settings
+from tests.integration.conftest import engine_runtime
 from tests.integration.payouts import (
     ETH,
     PAST_TIMEOUT_MS,
@@ -33,13 +33,6 @@ from tests.integration.payouts import (
     stored,
     tick,
 )
-
-
-def runtime(
-    served_store: DynamoStore, chain_url: str, token: str, key: str, clock: FixedClock, **extra: str
-) -> Runtime:
-    settings = engine_settings(chain_url, key, token, served_store.table, **extra)
-    return Runtime(settings, clock=clock, dynamodb_client=served_store.client)
 
 
 def settle(rt: Runtime, w3: Any, rounds: int = 4) -> None:
@@ -80,7 +73,7 @@ def test_rotating_the_key_mid_flight_pays_every_payout_once_each_from_its_own_wa
     assert {stored(old_rt, pid)["status"] for pid, *_ in before} == {"broadcast"}
 
     # Rotate: the new key is active, the old one retires and drains what it signed.
-    rt = runtime(
+    rt = engine_runtime(
         served_store,
         chain_url,
         token_address,
@@ -142,7 +135,7 @@ def test_a_deployment_without_a_wallets_key_never_touches_that_wallets_payouts(
     sent = stored(payout_rt, pid)
 
     # Another deployment with another key on the same table (no retiring key configured).
-    other = runtime(served_store, chain_url, token_address, other_key, engine_clock)
+    other = engine_runtime(served_store, chain_url, token_address, other_key, engine_clock)
     for _ in range(3):
         engine_clock.advance(PAST_TIMEOUT_MS)
         tick(other)
@@ -221,7 +214,7 @@ def test_finalizers_still_run_when_the_chain_node_is_down(
     from chalicelib.core.outbox.model import finalize_marker
 
     served_store.put(finalize_marker(stored(payout_rt, pid), "confirmed", engine_clock.now_ms()))
-    dead = runtime(served_store, "http://127.0.0.1:9", token_address, hot_key, engine_clock)
+    dead = engine_runtime(served_store, "http://127.0.0.1:9", token_address, hot_key, engine_clock)
     summary = tick(dead)
     assert summary.get("chain_unavailable") == 1
     assert summary.get("finalize_finalized") == 1
