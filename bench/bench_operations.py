@@ -13,9 +13,7 @@ chain node.
 from __future__ import annotations
 
 import secrets
-import socket
 import statistics
-import threading
 import time
 from collections import Counter
 
@@ -23,8 +21,8 @@ import boto3
 from eth_account import Account
 from web3 import Web3
 
+from bench import stack
 from bench.counting import count_requests
-from bench.stack import store_and_chain
 from chalicelib.core import payments
 from chalicelib.core.clock import Clock
 from chalicelib.core.outbox import finalize
@@ -46,7 +44,7 @@ RPC_TIMEOUT_S = 2.0
 
 
 def main() -> None:
-    with store_and_chain() as (store_url, rpc_url):
+    with stack.store_and_chain() as (store_url, rpc_url):
         head_of_line(store_url, rpc_url)
         hung_node(store_url)
 
@@ -130,30 +128,27 @@ def head_of_line(store_url: str, rpc_url: str) -> None:
 
 
 def hung_node(store_url: str) -> None:
+
+
+    with stack.hung_node() as rpc_url:
+        times = _hung_request_times(store_url, rpc_url)
+    worst = max(times, key=lambda n: times[n])
+    print(f"hung chain node, RPC_TIMEOUT_SECONDS={RPC_TIMEOUT_S:g}: longest {worst} "
+          f"{times[worst]:.2f} s (target <= {RPC_TIMEOUT_S + 1:g} s); "
+          + ", ".join(f"{n} {t:.2f} s" for n, t in times.items()))
+
+
+def _hung_request_times(store_url: str, rpc_url: str) -> dict[str, float]:
+    """Each request's time with the chain node at `rpc_url` hanging."""
     from chalice.test import Client
 
     import app
 
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(64)
-    held: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        server.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                held.append(server.accept()[0])
-            except OSError:
-                continue
-
-    threading.Thread(target=accept, daemon=True).start()
     client = boto3.client("dynamodb", endpoint_url=store_url, region_name="us-east-1")
     ensure_table(client, "bench-hung")
     settings = load_settings({
         "TABLE_NAME": "bench-hung",
-        "CHAIN_RPC_URL": f"http://127.0.0.1:{server.getsockname()[1]}",
+        "CHAIN_RPC_URL": rpc_url,
         "SIGNER_PRIVATE_KEY": "0x" + secrets.token_hex(32),
         "RPC_TIMEOUT_SECONDS": str(RPC_TIMEOUT_S),
     })
@@ -177,14 +172,7 @@ def hung_node(store_url: str) -> None:
                 times[name] = time.perf_counter() - started
     finally:
         set_runtime(None)
-        stop.set()
-        for conn in held:
-            conn.close()
-        server.close()
-    worst = max(times, key=lambda n: times[n])
-    print(f"hung chain node, RPC_TIMEOUT_SECONDS={RPC_TIMEOUT_S:g}: longest {worst} "
-          f"{times[worst]:.2f} s (target <= {RPC_TIMEOUT_S + 1:g} s); "
-          + ", ".join(f"{n} {t:.2f} s" for n, t in times.items()))
+    return times
 
 
 def _refused(call: object) -> None:

@@ -2,11 +2,15 @@
 
     with store_and_chain() as (store_url, rpc_url):
         ...
+
+and a chain node that hangs (`hung_node`), for the RPC time budget.
 """
 
 from __future__ import annotations
 
 import os
+import socket
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -27,3 +31,32 @@ def store_and_chain() -> Iterator[tuple[str, str]]:
             chain_child.stop()
     finally:
         store_child.stop()
+
+
+@contextmanager
+def hung_node() -> Iterator[str]:
+    """The URL of a local socket that accepts every connection and never answers a byte."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(64)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        server.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                held.append(server.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.getsockname()[1]}"
+    finally:
+        stop.set()
+        thread.join()
+        for conn in held:
+            conn.close()
+        server.close()

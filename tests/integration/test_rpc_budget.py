@@ -3,14 +3,13 @@ request at most: web3's hidden retries are off, and after one timeout the next c
 
 from __future__ import annotations
 
-import socket
-import threading
 import time
 from collections.abc import Iterator
 
 import pytest
 from chalice.test import Client
 
+from bench import stack
 from chalicelib.core.chain import ChainUnavailable, Web3Chain
 from chalicelib.core.payments import Expected, verify_payment
 from chalicelib.core.runtime import Runtime, set_runtime
@@ -26,29 +25,8 @@ ADDR = "0x" + "11" * 20
 @pytest.fixture
 def hung_node() -> Iterator[str]:
     """A local socket that accepts every connection and never answers a byte."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(64)
-    held: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        server.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                conn, _ = server.accept()
-                held.append(conn)
-            except OSError:
-                continue
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.getsockname()[1]}"
-    stop.set()
-    thread.join()
-    for conn in held:
-        conn.close()
-    server.close()
+    with stack.hung_node() as url:
+        yield url
 
 
 def test_one_rpc_call_to_a_hung_node_ends_within_the_budget(hung_node: str) -> None:
