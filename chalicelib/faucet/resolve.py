@@ -21,7 +21,7 @@ from boto3.dynamodb.conditions import Attr
 from chalicelib.core.clock import iso
 from chalicelib.core.errors import BadRequest, Conflict
 from chalicelib.core.log import log
-from chalicelib.core.outbox.model import CONFIRMED, FAILED, payout_key
+from chalicelib.core.outbox.model import CONFIRMED, FAILED, payout_key, unchanged
 from chalicelib.core.parse import parse_count
 from chalicelib.core.runtime import Runtime
 from chalicelib.core.store import Item, Op, TransactionFailed, check_op
@@ -96,7 +96,7 @@ def _payout_unchanged(pid: str, payout: Item | None) -> Op:
     """The decision holds only for the payout exactly as it was read (same status, version)."""
     if payout is None:
         return check_op(payout_key(pid), Attr("pk").not_exists(), name=PAYOUT_CHECK)
-    condition = Attr("status").eq(payout["status"]) & Attr("version").eq(payout["version"])
+    condition = unchanged(payout)
     return check_op(payout_key(pid), condition, name=PAYOUT_CHECK)
 
 

@@ -27,7 +27,7 @@ from chalicelib.core.log import log
 from chalicelib.core.outbox import txbuild
 from chalicelib.core.outbox.engine import Run
 from chalicelib.core.outbox.finality import finality_pass
-from chalicelib.core.outbox.model import BROADCAST, NEEDS_ATTENTION
+from chalicelib.core.outbox.model import BROADCAST, NEEDS_ATTENTION, unchanged
 from chalicelib.core.outbox.outcomes import concluded_on_chain, needs_attention
 from chalicelib.core.outbox.sender import fees
 from chalicelib.core.store import Item, TransactionFailed
@@ -130,7 +130,7 @@ def touch(run: Run, payout: Item) -> None:
     """Restart the payout's wait (it is looked at again after the rebroadcast timeout)."""
     op = run.update(
         payout,
-        condition=Attr("status").eq(payout["status"]) & Attr("version").eq(payout["version"]),
+        condition=unchanged(payout),
         broadcast_at=run.now(),
     )
     try:
@@ -245,7 +245,7 @@ def sign_and_send(run: Run, payout: Item, max_fee: int, tip: int, gas: int, *, n
     attempts = [*payout["attempts"], attempt]
     op = run.update(
         payout,
-        condition=Attr("status").eq(payout["status"]) & Attr("version").eq(payout["version"]),
+        condition=unchanged(payout),
         attempts=attempts,
         tx_hash=tx_hash,
         broadcast_at=run.now(),

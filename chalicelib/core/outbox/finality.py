@@ -10,8 +10,6 @@ new block is remembered. At finality the payout gets `final_at` and the marker g
 
 from __future__ import annotations
 
-from boto3.dynamodb.conditions import Attr
-
 from chalicelib.core.chain import BroadcastRejected, Receipt
 from chalicelib.core.confirmations import count
 from chalicelib.core.log import alert, log
@@ -24,6 +22,7 @@ from chalicelib.core.outbox.model import (
     finality_key,
     index_fields,
     payout_key,
+    unchanged,
 )
 from chalicelib.core.store import Item, TransactionFailed, delete_op
 
@@ -71,7 +70,7 @@ def _drop(run: Run, marker: Item) -> None:
 def _final(run: Run, payout: Item) -> None:
     op = run.update(
         payout,
-        condition=Attr("status").eq(payout["status"]) & Attr("version").eq(payout["version"]),
+        condition=unchanged(payout),
         final_at=run.now(),
     )
     try:
@@ -86,7 +85,7 @@ def _moved(run: Run, payout: Item, receipt: Receipt) -> None:
     """Re-included in another block by a re-org: still mined, the finality clock restarts."""
     op = run.update(
         payout,
-        condition=Attr("status").eq(payout["status"]) & Attr("version").eq(payout["version"]),
+        condition=unchanged(payout),
         mined_block=receipt.block_number,
         mined_block_hash=receipt.block_hash,
     )
@@ -100,7 +99,7 @@ def reorged_after_conclusion(run: Run, payout: Item) -> None:
     """The mined transaction is gone before finality: back to broadcast, same bytes again."""
     op = run.update(
         payout,
-        condition=Attr("status").eq(payout["status"]) & Attr("version").eq(payout["version"]),
+        condition=unchanged(payout),
         status=BROADCAST,
         **index_fields(BROADCAST, payout["created_at"], payout["id"], wallet=payout["wallet"]),
         mined_block=None,

@@ -15,6 +15,8 @@ import hashlib
 from collections.abc import Iterable
 from typing import Any
 
+from boto3.dynamodb.conditions import Attr, ConditionBase
+
 from chalicelib.core.assets import NATIVE, NATIVE_DECIMALS
 from chalicelib.core.clock import iso
 from chalicelib.core.confirmations import count
@@ -187,3 +189,8 @@ def public_view(payout: Item, settings: Settings, head: int | None = None) -> di
         "created_at": iso(payout["created_at"]),
         "updated_at": iso(payout["updated_at"]),
     }
+
+
+def unchanged(payout: Item) -> ConditionBase:
+    """Condition: the payout is still exactly as it was read (same status, same version)."""
+    return Attr("status").eq(payout["status"]) & Attr("version").eq(payout["version"])
