@@ -65,8 +65,19 @@ def test_a_trade_on_the_external_pair_with_the_secret_read_by_the_seller(
 
     _status(seller, "matched", 15_000)
     secret_hash = seller.locator("dd").nth(4).inner_text()
-    seller.get_by_label("The buyer's lock on the other chain").fill("btc:" + "ab" * 32 + ":0")
+    reference = "btc:" + "ab" * 32 + ":0"
+    lock_field = seller.get_by_label("The buyer's lock on the other chain")
+    lock_field.fill(reference)
+    # The view keeps polling the order while the seller checks the other chain: what they typed
+    # stays, and one poll runs at a time (about one request every 3 s, not one per re-render).
+    polls: list[str] = []
+    order_url = f"/v1/orders/{order_id}"
+    seller.on("request", lambda r: polls.append(r.url) if r.url.endswith(order_url) else None)
+    seller.wait_for_timeout(10_000)
+    assert lock_field.input_value() == reference
+    assert 2 <= len(polls) <= 5, polls
     seller.get_by_role("button", name="Confirm and release").click()
+    wait_text(seller, "Confirmed: the tokens are on their way")
     _status(seller, "completed")
     seller.get_by_role("button", name="Read the secret").click()
     wait_text(seller, "Use this secret to claim", 90_000)  # the page waits for finality

@@ -106,6 +106,19 @@ export async function post(path, body, opts = {}) {
   return (await request(path, { ...opts, method: "POST", body })).data;
 }
 
+// The service may see the chain a block behind the wallet's node: a refused "not confirmed yet"
+// does not use the signature up, so the same signed body is sent again a moment later.
+export async function postWhenConfirmed(path, body, tries = 15) {
+  for (let i = 1; ; i++) {
+    try {
+      return await post(path, body);
+    } catch (e) {
+      if (e.code !== "tx_not_confirmed" || i >= tries) throw e;
+      await new Promise((ok) => setTimeout(ok, 1000));
+    }
+  }
+}
+
 let infoPromise;
 export function info() {
   infoPromise = infoPromise || get("/v1/info");

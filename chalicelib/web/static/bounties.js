@@ -1,6 +1,6 @@
 // Bounty board: list with filters and paging, a bounty's page with winners and payment hints, and
 // create / submit / accept / cancel / pay-and-record with a connected wallet (EIP-712 signatures).
-import { base, explorerLink, get, humanMessage, info, post } from "./api.js";
+import { base, explorerLink, get, humanMessage, info, post, postWhenConfirmed } from "./api.js";
 import { $, el, field, replace, say, shortHex, table, whenText } from "./dom.js";
 import { erc20TransferData, toUnits, walletPanel } from "./wallet.js";
 
@@ -30,19 +30,6 @@ async function assetInfo(asset) {
     if (same(a.address, asset) || symbol === asset) return { symbol, ...a };
   }
   return { symbol: asset, address: asset, decimals: 18 };
-}
-
-// The service may see the chain a block behind the wallet's node: a refused "not confirmed yet"
-// does not use the signature up, so the same body is sent again a moment later.
-async function postWhenConfirmed(path, body, tries = 15) {
-  for (let i = 1; ; i++) {
-    try {
-      return await post(path, body);
-    } catch (e) {
-      if (e.code !== "tx_not_confirmed" || i >= tries) throw e;
-      await new Promise((ok) => setTimeout(ok, 1000));
-    }
-  }
 }
 
 // ---- the list ----------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 // OTC desk: order book and trades per pair, create an order (the wallet sends the deposit, the
 // page submits it once confirmed), take, cancel; on an external pair the seller confirms and reads
 // the secret. Every write is an EIP-712 signature by the connected wallet.
-import { base, get, humanMessage, info, post } from "./api.js";
+import { base, get, humanMessage, info, post, postWhenConfirmed } from "./api.js";
 import { $, el, field, replace, say, shortHex, table, whenText } from "./dom.js";
 import { erc20TransferData, toUnits, walletPanel } from "./wallet.js";
 
@@ -11,7 +11,6 @@ let wallet = null;
 let pairs = [];
 const deadline = () => Math.floor(Date.now() / 1000) + DEADLINE_S;
 const same = (a, b) => a && b && a.toLowerCase() === b.toLowerCase();
-const sleep = (ms) => new Promise((ok) => setTimeout(ok, ms));
 
 async function act(label, fn) {
   try { say(message, `${label}…`); await fn(); } catch (e) { say(message, humanMessage(e), "error"); }
@@ -32,17 +31,6 @@ async function deposit(asset, units) {
   const hash = await wallet.sendTransaction(tx);
   await wallet.waitForConfirmations(hash, i.confirmations, (n) => say(message, `Deposit ${shortHex(hash)}: ${Math.min(n, i.confirmations)} of ${i.confirmations} confirmations…`));
   return hash;
-}
-
-// The service may see the chain a block behind the wallet: "not confirmed yet" does not use the
-// signature up, so the same signed body is sent again a moment later.
-async function postWhenConfirmed(path, body, tries = 15) {
-  for (let i = 1; ; i++) {
-    try { return await post(path, body); } catch (e) {
-      if (e.code !== "tx_not_confirmed" || i >= tries) throw e;
-      await sleep(1000);
-    }
-  }
 }
 
 function pairOf(name) { return pairs.find((p) => p.pair === name); }
@@ -131,12 +119,34 @@ function createForm(pairSelect) {
   return el("section", { class: "panel" }, form);
 }
 
+// The order page polls its order every 3 s with one timer. It is drawn again only when the order
+// (or the connected wallet) changed, so a seller typing the buyer's lock is not wiped by a poll.
+const orderPage = { seq: 0, timer: null, drawn: "", ref: "" };
+const POLL_MS = 3000;
+const FINAL_STATUSES = ["completed", "cancelled", "expired"];
+
 async function orderView(box, id) {
+  clearTimeout(orderPage.timer);
+  const mine = ++orderPage.seq; // a later call (a wallet connecting) owns the poll from here
+  const again = () => { if (mine === orderPage.seq && box.isConnected) orderPage.timer = setTimeout(() => orderView(box, id), POLL_MS); };
   let o;
-  try { o = await get(`/v1/orders/${encodeURIComponent(id)}`); } catch (e) { replace(box, el("p", { class: "status", "data-kind": "error", text: humanMessage(e) })); return; }
+  try { o = await get(`/v1/orders/${encodeURIComponent(id)}`); } catch (e) {
+    if (mine !== orderPage.seq) return;
+    if (e.status === 404 || !orderPage.drawn) { orderPage.drawn = ""; replace(box, el("p", { class: "status", "data-kind": "error", text: humanMessage(e) })); }
+    if (e.status !== 404) again(); // a passing failure must not stop the watch
+    return;
+  }
+  if (mine !== orderPage.seq) return;
+  const key = JSON.stringify([o, wallet && wallet.address]);
+  if (key !== orderPage.drawn) { orderPage.drawn = key; drawOrder(box, id, o); }
+  if (!FINAL_STATUSES.includes(o.status)) again();
+}
+
+function drawOrder(box, id, o) {
   const isSeller = wallet && same(o.seller || (o.side === "sell" ? o.maker : o.taker), wallet.address);
-  const ref = el("input", { id: "quote-ref", autocomplete: "off", placeholder: "btc:<txid>:<vout>" });
-  // Kept across re-renders (a wallet reconnecting re-renders the order).
+  const ref = el("input", { id: "quote-ref", autocomplete: "off", placeholder: "btc:<txid>:<vout>", value: orderPage.ref,
+    oninput: () => { orderPage.ref = ref.value; } });
+  // Kept across re-draws (a wallet connecting draws the order again).
   const secretBox = el("p", { id: "secret", class: "mono", text: revealed[o.id] || "" });
   const row = (k, v) => [el("dt", { text: k }), el("dd", { class: "mono", text: v ?? "—" })];
   const actions = [];
@@ -181,7 +191,6 @@ async function orderView(box, id) {
     el("dl", { class: "facts" }, row("Maker", o.maker), row("Taker", o.taker), row("Total", o.quote_total), row("Expires", whenText(o.expires_at)),
       row("Secret hash", o.secret_hash), row("Settle by", o.settle_by ? whenText(o.settle_by) : null), row("Trade", o.trade_id)),
     actions));
-  if (!["completed", "cancelled", "expired"].includes(o.status)) setTimeout(() => { if (box.isConnected) orderView(box, id); }, 3000);
 }
 
 async function main() {
