@@ -28,6 +28,8 @@ from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import DynamoType, Item
 from moto.dynamodb.models.table import Table
 
+from local import moto_item_writes
+
 STOCK_QUERY = Table.query
 STOCK_ALL_ITEMS = Table.all_items
 STOCK_PUT = Table.put_item
@@ -173,7 +175,7 @@ def delete_item(self: Table, hash_key: DynamoType, range_key: DynamoType | None)
 def update_item(self: DynamoDBBackend, table_name: str, key: dict[str, Any], *args: Any,
                 **kwargs: Any) -> Item:
     try:
-        return STOCK_UPDATE(self, table_name, key, *args, **kwargs)  # type: ignore[no-any-return]
+        return moto_item_writes.update_item(self, table_name, key, *args, **kwargs)
     finally:
         # The update changes the stored item in place, so its old index value is re-read here,
         # whether the update finished or stopped half-way.

@@ -18,14 +18,17 @@ moto's:
 
 One deliberate difference: moto raises "only one operation per item" in the middle of the
 loop without rolling back the items before it; the adapter undoes them (DynamoDB validates the
-whole request first, so nothing is ever written). `tests/unit/test_moto_transactions.py` runs
-the same transaction cases against stock moto and this adapter and requires identical results.
+whole request first, so nothing is ever written).
+`tests/integration/test_local_store_transactions.py` runs the same transaction cases against
+stock moto and this adapter and requires identical results.
 
 The adapter patches moto's class, so it applies to `mock_aws()` in-process and to the local
 store server alike; `install()` also installs `local.moto_queries` (Query without a pass over
-the whole table), which the undo here keeps up to date. Both were checked against one moto
-version only (`MOTO_VERSION`): on another they refuse to install, since a changed moto method
-may no longer be safe to replace.
+the whole table), which the undo here keeps up to date, `local.moto_plumbing` and
+`local.moto_item_writes` (items and updates without per-write waste) and
+`local.moto_expressions` (each expression parsed once). All were checked against
+one moto version only (`MOTO_VERSION`): on another they refuse to install, since a changed
+moto method may no longer be safe to replace.
 """
 
 from __future__ import annotations
@@ -51,7 +54,7 @@ from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import DynamoType, Item
 from moto.dynamodb.models.table import Table
 
-from local import moto_plumbing, moto_queries
+from local import moto_expressions, moto_item_writes, moto_plumbing, moto_queries
 
 # The moto release whose `DynamoDBBackend.transact_write_items` this module mirrors.
 MOTO_VERSION = "5.2.5"
@@ -214,6 +217,8 @@ def install() -> None:
     DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
     moto_queries.install()
     moto_plumbing.install()
+    moto_item_writes.install()
+    moto_expressions.install()
 
 
 def uninstall() -> None:
@@ -221,6 +226,8 @@ def uninstall() -> None:
     DynamoDBBackend.transact_write_items = STOCK  # type: ignore[method-assign]
     moto_queries.uninstall()
     moto_plumbing.uninstall()
+    moto_item_writes.uninstall()
+    moto_expressions.uninstall()
 
 
 def installed() -> bool:
