@@ -51,6 +51,8 @@ def make(cls: type, expression: Any) -> Any:
 
 def parse(self: ConditionExpressionParser) -> Any:
     """ConditionExpressionParser.parse, kept by the expression, its names and its values."""
+    if not self.condition_expression:  # no condition: nothing to parse
+        return STOCK_PARSE(self)
     key = repr((self.condition_expression, self.expression_attribute_names,
                 self.expression_attribute_values))
     with _lock:

@@ -9,14 +9,17 @@ that most of a small request's time is spent around the DynamoDB backend, not in
   directory of the moto package, twice (`backends.list_of_moto_modules`);
 - every DynamoDB answer goes through moto's model-driven serializer, which looks each member of
   every attribute value up under half a dozen spellings: a GetItem of a payout item (lists of
-  attempts, the signed bytes) cost more to serialize than to find.
+  attempts, the signed bytes) cost more to serialize than to find;
+- every DynamoDB request goes through moto's model-driven parser the same way, walking the ten
+  members of the model's AttributeValue for each value of each item.
 
-This module caches the first two (the answers are the same on every call) and serializes
-DynamoDB attribute values (`S`, `N`, `SS`, `NS`, `BOOL`, `NULL`, `M`, `L`) directly, which is
-what moto's serializer produces for them; anything else (binary values, odd shapes) still goes
-through moto's serializer. `tests/integration/test_local_store_plumbing.py` compares the
-serialized answers with stock moto's. Installed and removed with `local.moto_transactions`,
-under the same moto version pin.
+This module caches the first two (the answers are the same on every call) and serializes and
+parses DynamoDB attribute values (`S`, `N`, `SS`, `NS`, `BOOL`, `NULL`, `M`, `L`) directly, which
+is what moto's serializer and parser produce for them (the JSON value itself); anything else
+(binary values, odd shapes) still goes through moto's.
+`tests/integration/test_local_store_plumbing.py` compares the serialized answers and the parsed
+requests with stock moto's. Installed and removed with `local.moto_transactions`, under the same
+moto version pin.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import functools
 from typing import Any
 
 from moto import backends
+from moto.core import parse as moto_parse
 from moto.core import responses as moto_responses
 from moto.core import serialize as moto_serialize
 from moto.core import utils as moto_utils
@@ -33,6 +37,7 @@ STOCK_METHOD_NAMES = moto_utils.method_names_from_class
 STOCK_MODULES = backends.list_of_moto_modules
 STOCK_DYNAMODB_SERIALIZERS = moto_serialize.SERVICE_SPECIFIC_SERIALIZERS.get("dynamodb")
 PROTOCOL = "json"  # DynamoDB's protocol in botocore's model
+STOCK_JSON_PARSER = moto_parse.PROTOCOL_PARSERS[PROTOCOL]
 
 _MISSING = object()
 _TEXT = ("S", "N")
@@ -89,6 +94,18 @@ class DynamoDBSerializer(moto_serialize.SERIALIZERS[PROTOCOL]):  # type: ignore[
         super()._serialize(serialized, value, shape, key)
 
 
+class DynamoDBParser(STOCK_JSON_PARSER):  # type: ignore[misc,valid-type]
+    """moto's JSON request parser, with DynamoDB attribute values taken as they came."""
+
+    def _parse_structure(self, shape: Any, value: Any) -> Any:
+        if (shape.name == "AttributeValue" and self.MAP_TYPE is dict
+                and self.operation_model.service_model.service_name == "dynamodb"):
+            done = plain_value(value)
+            if done is not _MISSING:
+                return done
+        return super()._parse_structure(shape, value)
+
+
 @functools.cache
 def method_names_from_class(clazz: object) -> list[str]:
     # The local patches (moto_kms) replace methods that exist, so the names never change.
@@ -108,9 +125,11 @@ def install() -> None:
     moto_responses.method_names_from_class = method_names_from_class  # type: ignore[assignment]
     backends.list_of_moto_modules = list_of_moto_modules  # type: ignore[assignment]
     moto_serialize.SERVICE_SPECIFIC_SERIALIZERS["dynamodb"] = {PROTOCOL: DynamoDBSerializer}
+    moto_parse.PROTOCOL_PARSERS[PROTOCOL] = DynamoDBParser
 
 
 def uninstall() -> None:
+    moto_parse.PROTOCOL_PARSERS[PROTOCOL] = STOCK_JSON_PARSER
     moto_responses.method_names_from_class = STOCK_METHOD_NAMES  # type: ignore[assignment]
     backends.list_of_moto_modules = STOCK_MODULES  # type: ignore[assignment]
     if STOCK_DYNAMODB_SERIALIZERS is None:

@@ -7,13 +7,16 @@ the raw response bodies must be identical.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import boto3
 import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
+from moto.core import parse as moto_parse
 from moto.core import responses as moto_responses
+from moto.core.utils import get_service_model
 
 from chalicelib.core.table import WORK_INDEX, ensure_table
 from local import moto_plumbing, moto_transactions
@@ -112,3 +115,43 @@ def test_only_plain_values_take_the_short_way() -> None:
     for odd in ({"B": "AAE="}, {"L": [{"BS": ["AA=="]}]}, {"S": None}, {"S": "a", "N": "1"},
                 {"N": 5}, {"SS": ["a", 1]}):
         assert moto_plumbing.plain_value(odd) is moto_plumbing._MISSING
+
+
+def parsed(parser: Any, operation: str, body: dict[str, Any]) -> Any:
+    model = get_service_model("dynamodb").operation_model(operation)
+    request = {"method": "POST", "values": {}, "headers": {}, "url_path": "/", "url_params": {},
+               "body": json.dumps(body).encode()}
+    return parser(model, map_type=dict).parse(request)
+
+
+def test_requests_are_parsed_as_stock_moto_parses_them() -> None:
+    """Every kind of value (binary ones as base64, as on the wire), and odd shapes moto drops
+    or keeps: the parsed parameters must be identical."""
+    wire = [{k: {"B": "AP9ieXRlcw=="} if "B" in v else v for k, v in item.items()}
+            for item in ITEMS[:2]]
+    odd = {**wire[0], "two": {"S": "a", "N": "1"}, "none": {"S": None}, "extra": {"Q": "?"},
+           "bin": {"B": "AAE="}, "bins": {"BS": ["AA==", "AQ=="]}, "int": {"N": 5},
+           "deep": {"M": {"b": {"B": "AAE="}, "ok": {"S": "fine"}}}}
+    bodies = [("PutItem", {"TableName": TABLE, "Item": item}) for item in [*wire, odd]] + [
+        ("TransactWriteItems", {"TransactItems": [
+            {"Put": {"TableName": TABLE, "Item": wire[1], "ConditionExpression": "#a = :v",
+                     "ExpressionAttributeNames": {"#a": "n"},
+                     "ExpressionAttributeValues": {":v": {"N": "1"}}}},
+            {"Update": {"TableName": TABLE, "Key": {"pk": {"S": "a"}, "sk": {"S": "b"}},
+                        "UpdateExpression": "SET #a = :v", "ExpressionAttributeNames": {"#a": "m"},
+                        "ExpressionAttributeValues": {":v": odd["deep"]}}}]}),
+        ("Query", {"TableName": TABLE, "KeyConditionExpression": "pk = :p", "Limit": "2",
+                   "ExpressionAttributeValues": {":p": {"S": "x"}}}),
+    ]
+    assert moto_plumbing.STOCK_JSON_PARSER is not moto_plumbing.DynamoDBParser
+    for operation, body in bodies:
+        stock = parsed(moto_plumbing.STOCK_JSON_PARSER, operation, body)
+        assert parsed(moto_plumbing.DynamoDBParser, operation, body) == stock, operation
+    assert parsed(moto_plumbing.STOCK_JSON_PARSER, "PutItem", bodies[2][1])["Item"]["bin"] == {
+        "B": b"\x00\x01"}  # moto decodes base64: a binary value must keep moto's parser
+
+
+def test_the_parser_is_installed_with_the_adapter(adapter: Any) -> None:
+    assert moto_parse.PROTOCOL_PARSERS["json"] is moto_plumbing.DynamoDBParser
+    with moto_transactions.stock_moto():
+        assert moto_parse.PROTOCOL_PARSERS["json"] is moto_plumbing.STOCK_JSON_PARSER
