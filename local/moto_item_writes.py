@@ -158,12 +158,14 @@ def update_item(backend: DynamoDBBackend, *args: Any, **kwargs: Any) -> Item:
             data[table.range_key_attr] = {keys[1].type: keys[1].value}
         table.put_item(data)
         item = table.get_item(*keys)
+    # The size was checked above, well under the limit for every step: moto's LimitedSizeDict
+    # would sum the whole item again on each assignment to check it.
     for attr, value in plan.sets:
-        item.attrs[attr] = value
+        dict.__setitem__(item.attrs, attr, value)
     for attr in plan.removes:
         item.attrs.pop(attr, None)
     for attr, delta in plan.adds:
-        item.attrs[attr] = item.attrs.get(attr, DynamoType({"N": "0"})) + delta
+        dict.__setitem__(item.attrs, attr, item.attrs.get(attr, DynamoType({"N": "0"})) + delta)
     return item
 
 

@@ -31,6 +31,7 @@ LANE_FUNCTIONS = {f"payout_engine_{purpose}": purpose for purpose in PURPOSES}
 SIGNING_FUNCTIONS = tuple(LANE_FUNCTIONS)
 TABLE_ACTIONS = [
     "dynamodb:GetItem",
+    "dynamodb:BatchGetItem",
     "dynamodb:PutItem",
     "dynamodb:UpdateItem",
     "dynamodb:DeleteItem",

@@ -47,6 +47,7 @@ _deserializer = TypeDeserializer()
 # inside API Gateway's 29 s; past them the answer is a 503 with Retry-After.
 TRANSACTION_RETRIES = 3
 RETRY_BACKOFF_S = 0.05
+BATCH_GET_MAX = 100  # DynamoDB's limit of keys per BatchGetItem
 CONDITION_FAILED = "ConditionalCheckFailed"
 # Refused before anything was applied: the request may be sent again as it is.
 THROTTLE_CODES = {
@@ -344,6 +345,32 @@ class DynamoStore:
             "get_item", TableName=self.table, Key=to_wire(key(pk, sk)), ConsistentRead=consistent
         )
         return from_wire(resp.get("Item"))
+
+    def get_many(self, keys: list[Key], *, consistent: bool = True) -> dict[tuple[str, str], Item]:
+        """The items at `keys` that exist, by (pk, sk): one BatchGetItem per 100 keys.
+
+        Keys DynamoDB leaves unprocessed (throttling) are asked again with the same backoff as
+        a throttled write; still unprocessed after that, the store is reported busy.
+        """
+        found: dict[tuple[str, str], Item] = {}
+        unique = list({(k["pk"], k["sk"]): k for k in keys}.values())
+        for first in range(0, len(unique), BATCH_GET_MAX):
+            asked = {self.table: {"Keys": [to_wire(k) for k in unique[first:first + BATCH_GET_MAX]],
+                                  "ConsistentRead": consistent}}
+            for attempt in range(TRANSACTION_RETRIES + 1):
+                if attempt:
+                    time.sleep(RETRY_BACKOFF_S * attempt)
+                resp = self._call("batch_get_item", RequestItems=asked)
+                for raw in resp.get("Responses", {}).get(self.table, []):
+                    item = from_wire(raw) or {}
+                    found[(item["pk"], item["sk"])] = item
+                asked = resp.get("UnprocessedKeys") or {}
+                if not asked:
+                    break
+            else:
+                raise StoreUnavailable("the store is busy, try again",
+                                       reasons=["UnprocessedKeys"])
+        return found
 
     def query(
         self,

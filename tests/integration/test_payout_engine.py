@@ -15,10 +15,11 @@ import pytest
 from eth_account import Account
 
 from chalicelib.core.outbox.intents import IdempotencyKeyConflict
-from chalicelib.core.outbox.model import payout_key
+from chalicelib.core.outbox.model import payout_key, requested_queue
 from chalicelib.core.outbox.service import get_payout
 from chalicelib.core.outbox.wallet import wallet_key
 from chalicelib.core.runtime import Runtime
+from chalicelib.core.wallets import FAUCET
 from local import bootstrap
 from tests.integration.payouts import (
     ADMIN,
@@ -36,6 +37,7 @@ from tests.integration.payouts import (
     nonce_of,
     request,
     rpc,
+    send_only,
     stored,
     tick,
     tx_on_chain,
@@ -317,6 +319,47 @@ def test_an_intent_waiting_for_funds_costs_no_read_and_no_write_per_run(
     assert [t for t in touched if t == ("UpdateItem", wallet_key(wallet)["pk"])] == []
     assert stored(rt, pid)["status"] == "requested"
     assert alerts("hot_wallet_insolvent") == 1
+
+
+def test_the_sender_reads_its_batch_in_one_request_and_skips_a_stale_index_copy(
+    payout_rt: Runtime, w3: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The index may still list an intent another run already took: the consistent read of
+    the batch (one BatchGetItem, not a GetItem per intent) drops it, and the nonces stay
+    consecutive for the others."""
+    rt = payout_rt
+    wallet = hot(rt)
+    start_nonce = nonce_of(w3, wallet)
+    ids = []
+    for i in range(3):
+        ids.append(request(rt, f"stale-{i}", "native", new_address(), ETH // 10)["id"])
+        rt.clock.advance(1)
+    queue = requested_queue(FAUCET)
+    copies = list(rt.store.iter_work(queue))
+    assert [c["id"] for c in copies] == ids
+    taken = rt.store.update(payout_key(ids[1]), set={"status": "cancelled"})  # by another run
+    assert taken["status"] == "cancelled"
+    real_iter = rt.store.iter_work
+    monkeypatch.setattr(rt.store, "iter_work",
+                        lambda q, **kw: iter(copies) if q == queue else real_iter(q, **kw))
+    calls: list[tuple[str, str]] = []
+
+    def hook(model: Any, params: Any = None, **_: Any) -> None:
+        calls.append((model.name, ((params or {}).get("Key") or {}).get("pk", {}).get("S", "")))
+
+    rt.store.client.meta.events.register("before-parameter-build.dynamodb", hook)
+    try:
+        summary = send_only(rt)
+    finally:
+        rt.store.client.meta.events.unregister("before-parameter-build.dynamodb", hook)
+    assert summary["requested->signed"] == 2
+    assert [c for c in calls if c[1].startswith("payout#")] == []
+    assert [name for name, _ in calls].count("BatchGetItem") == 1
+    sent = [stored(rt, ids[0]), stored(rt, ids[2])]
+    assert [int(p["nonce"]) for p in sent] == [start_nonce, start_nonce + 1]
+    assert stored(rt, ids[1]).get("nonce") is None
+    for p in sent:
+        assert tx_on_chain(w3, p["tx_hash"])["nonce"] == int(p["nonce"])
 
 
 # -- 11. duplicate scheduled invocations --------------------------------------------------------

@@ -12,6 +12,7 @@ from chalicelib.core.errors import BadRequest
 from chalicelib.core.store import (
     ConditionFailed,
     DynamoStore,
+    StoreUnavailable,
     TransactionFailed,
     check_op,
     delete_op,
@@ -20,6 +21,54 @@ from chalicelib.core.store import (
     update_op,
 )
 from chalicelib.core.table import TTL_ATTRIBUTE, ensure_table
+
+# -- reads --------------------------------------------------------------------------------------
+
+
+def test_get_many_reads_what_exists_in_requests_of_100_keys(moto_store: DynamoStore) -> None:
+    for i in range(150):
+        moto_store.put_new({**key(f"p#{i}", "payout"), "n": i})
+    asked = [key(f"p#{i}", "payout") for i in range(0, 160, 1)] + [key("p#3", "payout")]
+    calls: list[int] = []
+    moto_store.client.meta.events.register(
+        "before-parameter-build.dynamodb.BatchGetItem",
+        lambda params, **_: calls.append(len(params["RequestItems"][moto_store.table]["Keys"])),
+    )
+    found = moto_store.get_many(asked)
+    assert sorted(found) == sorted((f"p#{i}", "payout") for i in range(150))
+    assert found[("p#7", "payout")] == {"pk": "p#7", "sk": "payout", "n": 7}
+    assert calls == [100, 60]  # one request per 100 distinct keys
+    assert moto_store.get_many([]) == {}
+
+
+def test_get_many_asks_again_for_keys_left_unprocessed(
+    moto_store: DynamoStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for i in range(3):
+        moto_store.put_new({**key(f"p#{i}", "payout"), "n": i})
+    real = moto_store.client.batch_get_item
+    seen: list[int] = []
+
+    def throttled(**request: object) -> dict[str, object]:
+        keys = request["RequestItems"][moto_store.table]["Keys"]  # type: ignore[index]
+        seen.append(len(keys))
+        if len(seen) == 1:  # DynamoDB throttled: the first key answered, the others left
+            answer = real(RequestItems={moto_store.table: {"Keys": keys[:1],
+                                                           "ConsistentRead": True}})
+            answer["UnprocessedKeys"] = {moto_store.table: {"Keys": keys[1:],
+                                                            "ConsistentRead": True}}
+            return answer
+        return real(**request)
+
+    monkeypatch.setattr(moto_store.client, "batch_get_item", throttled)
+    found = moto_store.get_many([key(f"p#{i}", "payout") for i in range(3)])
+    assert sorted(found) == [(f"p#{i}", "payout") for i in range(3)]
+    assert seen == [3, 2]
+    monkeypatch.setattr(moto_store.client, "batch_get_item", lambda **r: {
+        "Responses": {}, "UnprocessedKeys": r["RequestItems"]})
+    with pytest.raises(StoreUnavailable):
+        moto_store.get_many([key("p#0", "payout")])
+
 
 # -- single-item writes ------------------------------------------------------------------------
 
@@ -355,3 +404,34 @@ def test_integers_too_wide_for_a_number_are_refused_never_rounded(moto_store: Dy
     with pytest.raises(TypeError):
         moto_store.put_new({**key("v#2", "meta"), "n": 1.5})
     assert moto_store.get("v#2", "meta") is None
+
+
+def test_every_request_the_store_makes_is_granted_to_the_functions(
+    moto_store: DynamoStore,
+) -> None:
+    """The deployed roles list their table actions one by one (scripts/operations.py): a store
+    method using another DynamoDB operation would be refused in AWS only."""
+    from scripts.operations import TABLE_ACTIONS
+
+    made: set[str] = set()
+    moto_store.client.meta.events.register(
+        "before-parameter-build.dynamodb", lambda model, **_: made.add(model.name))
+    moto_store.put_new({**key("a", "x"), "n": 1, "wpk": "due", "wsk": "1"})
+    moto_store.put({**key("b", "x"), "n": 1})
+    moto_store.update(key("a", "x"), set={"n": 2}, condition=Attr("n").eq(1))
+    moto_store.get("a", "x")
+    moto_store.get_many([key("a", "x"), key("b", "x")])
+    moto_store.query("a")
+    list(moto_store.iter_work("due"))
+    moto_store.transact([put_op({**key("c", "x")}, if_absent=True),
+                         check_op(key("a", "x"), Attr("n").eq(2)),
+                         update_op(key("b", "x"), add={"n": 1})], token="t-1")
+    moto_store.committed("t-1")
+    moto_store.transact_or_single(delete_op(key("c", "x")))
+    moto_store.delete(key("b", "x"))
+    assert {"GetItem", "BatchGetItem", "PutItem", "UpdateItem", "DeleteItem", "Query",
+            "TransactWriteItems"} <= made
+    granted = {a.split(":", 1)[1] for a in TABLE_ACTIONS}
+    # A transaction needs the rights of the writes and checks inside it, not an action of its own.
+    assert made - {"TransactWriteItems"} <= granted
+    assert {"PutItem", "UpdateItem", "DeleteItem", "ConditionCheckItem"} <= granted

@@ -87,7 +87,7 @@ def take_new(run: Run) -> None:
     chain_nonce = run.chain.nonce(run.wallet, "pending")
     counter, state = wallet.load_counter(run.store, run.wallet, chain_nonce, run.now())
     funds = Funds(run, state)
-    batch: list[Item] = []
+    copies: list[Item] = []
     # Only the queues of the wallet's own purposes (one, unless the wallet is shared), merged in
     # arrival order: another purpose's backlog is never read.
     queues = requested_queues(run.rt.wallets.purposes_of(run.wallet))
@@ -95,25 +95,38 @@ def take_new(run: Run) -> None:
     for copy in heapq.merge(*waiting, key=lambda c: str(c["wsk"])):
         if not run.takes(copy):
             continue  # another purpose's lane: its own wallet sends it (or waits for funds)
-        if run.summary[f"{REQUESTED}->{SIGNED}"] + len(batch) >= MAX_PER_RUN:
+        if run.summary[f"{REQUESTED}->{SIGNED}"] + len(copies) >= MAX_PER_RUN:
             break
         # Funding is decided on the index copy: an intent's asset and amount never change, and
         # skipping writes nothing, so an intent that waits for funds costs no read per run.
         if not funds.reserve(copy):
             continue
-        payout = run.store.get(**payout_key(copy["id"]))  # the index copy may lag behind
-        if payout is None or payout["status"] != REQUESTED or payout.get("nonce") is not None:
-            funds.release(copy)
-            continue
-        batch.append(payout)
-        if len(batch) == BATCH:
-            counter = _assign_and_send(run, batch, counter)
-            batch = []
-    _assign_and_send(run, batch, counter)
+        copies.append(copy)
+        if len(copies) == BATCH:
+            counter = _assign_and_send(run, _current(run, copies, funds), counter)
+            copies = []
+    _assign_and_send(run, _current(run, copies, funds), counter)
     if funds.short:
         funds.alert()
     else:
         funds.settled()
+
+
+def _current(run: Run, copies: list[Item], funds: Funds) -> list[Item]:
+    """The payouts behind index copies, read consistently in one request (the index may lag
+    behind): those still waiting for a nonce, in the copies' order."""
+    if not copies:
+        return []
+    keys = [payout_key(c["id"]) for c in copies]
+    found = run.store.get_many(keys)
+    current = []
+    for copy, k in zip(copies, keys, strict=True):
+        payout = found.get((k["pk"], k["sk"]))
+        if payout is None or payout["status"] != REQUESTED or payout.get("nonce") is not None:
+            funds.release(copy)
+            continue
+        current.append(payout)
+    return current
 
 
 def _chunks(items: list[Item]) -> list[list[Item]]:
