@@ -6,11 +6,11 @@ costs that grow with the item, not with the work:
 
 - moto builds every stored item attribute by attribute, and re-adds the size of *all* the
   attributes so far to check the 400 KB limit after each one: quadratic in the attributes of
-  the item. A code item's 14 attributes cost 105 size sums.
+  the item, and the same again for each attribute an update sets (a payout item is large).
 - every UpdateItem is parsed into a syntax tree, deep-copied, walked by ten validators and then
   executed, and the stored item is deep-copied for a stream the table does not have. For the
-  `SET #a = :a, … REMOVE #b, … ADD #c :c, …` that `chalicelib.core.store` writes, that was most
-  of a claim's time in the store.
+  `SET #a = :a, … REMOVE #b, … ADD #c :c, …` that `chalicelib.core.store` writes, that was
+  nearly half of a claim's time in moto.
 
 This module builds an item with one running size (the same sum, checked after each attribute,
 so the same attribute raises), and applies an update of exactly that shape directly, after
