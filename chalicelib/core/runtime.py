@@ -52,6 +52,9 @@ class Runtime:
         self._dynamodb_client = dynamodb_client
         self._kms_client = kms_client
         self._lock = threading.Lock()
+        # What a warm container remembers between scheduled runs, only ever as a shortcut
+        # (a cold container starts without it and does the full work).
+        self.between_runs: dict[str, Any] = {}
 
     @cached_property
     def store(self) -> DynamoStore:

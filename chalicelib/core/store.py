@@ -401,13 +401,17 @@ class DynamoStore:
         limit: int = 100,
         cursor: str | None = None,
         until: str | None = None,
+        after: str | None = None,
         forward: bool = True,
     ) -> tuple[list[Item], str | None]:
-        """One page of the work index under `wpk`, optionally only sort keys <= `until`.
+        """One page of the work index under `wpk`, optionally only sort keys <= `until` or only
+        sort keys > `after` (not both).
 
         The index is eventually consistent in AWS: callers re-read the base item (consistent) or
         write conditionally before acting on what they found here.
         """
+        if until is not None and after is not None:
+            raise ValueError("query_work takes until or after, not both")
         names = {"#w": "wpk"}
         values: dict[str, Any] = {":w": {"S": wpk}}
         text = "#w = :w"
@@ -415,6 +419,10 @@ class DynamoStore:
             names["#t"] = "wsk"
             values[":t"] = {"S": until}
             text += " AND #t <= :t"
+        if after is not None:
+            names["#t"] = "wsk"
+            values[":t"] = {"S": after}
+            text += " AND #t > :t"
         request = {"IndexName": WORK_INDEX}
         return self._page(request, text, names, values, limit, forward, cursor, ("wpk", wpk))
 
@@ -445,11 +453,13 @@ class DynamoStore:
         items = [from_wire(i) or {} for i in resp.get("Items", [])]
         return items, encode_cursor(from_wire(resp.get("LastEvaluatedKey")))
 
-    def iter_work(self, wpk: str, *, until: str | None = None, page: int = 100) -> Iterator[Item]:
+    def iter_work(self, wpk: str, *, until: str | None = None, after: str | None = None,
+                  page: int = 100) -> Iterator[Item]:
         """Every item under `wpk` (page by page), for jobs that drain a queue."""
         cursor = None
         while True:
-            items, cursor = self.query_work(wpk, limit=page, cursor=cursor, until=until)
+            items, cursor = self.query_work(wpk, limit=page, cursor=cursor, until=until,
+                                            after=after)
             yield from items
             if cursor is None:
                 return

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from eth_account import Account
 
+from chalicelib.core.outbox import waiting
 from chalicelib.core.outbox.intents import IdempotencyKeyConflict
 from chalicelib.core.outbox.model import payout_key, requested_queue
 from chalicelib.core.outbox.service import get_payout
@@ -319,6 +320,77 @@ def test_an_intent_waiting_for_funds_costs_no_read_and_no_write_per_run(
     assert [t for t in touched if t == ("UpdateItem", wallet_key(wallet)["pk"])] == []
     assert stored(rt, pid)["status"] == "requested"
     assert alerts("hot_wallet_insolvent") == 1
+
+
+class WaitingReads:
+    """The reads of the faucet's waiting queue: each Query's condition and items answered."""
+
+    def __init__(self, rt: Runtime) -> None:
+        self.client = rt.store.client
+        self.queue = requested_queue(FAUCET)
+        self.conditions: list[str] = []
+        self.items = 0
+
+    def __enter__(self) -> WaitingReads:
+        self.client.meta.events.register("before-parameter-build.dynamodb.Query", self._asked)
+        self.client.meta.events.register("after-call.dynamodb.Query", self._answered)
+        return self
+
+    def __exit__(self, *_: Any) -> None:
+        self.client.meta.events.unregister("before-parameter-build.dynamodb.Query", self._asked)
+        self.client.meta.events.unregister("after-call.dynamodb.Query", self._answered)
+
+    def _asked(self, params: Any, **_: Any) -> None:
+        self._mine = params["ExpressionAttributeValues"][":w"]["S"] == self.queue
+        if self._mine:
+            self.conditions.append(params["KeyConditionExpression"])
+
+    def _answered(self, parsed: Any, **_: Any) -> None:
+        if self._mine:
+            self.items += len(parsed.get("Items", []))
+
+
+def test_an_insolvent_wallet_reads_only_new_intents_until_its_funds_grow(
+    payout_rt: Runtime, w3: Any, alerts: Callable[..., int]
+) -> None:
+    """An empty wallet behind a backlog must not read the whole backlog every run: its next runs
+    read only what arrived since (a new intent it can fund still goes out), until a balance
+    grows, the gas price falls or FULL_READ_EVERY_MS passed; then it reads everything again."""
+    rt = payout_rt
+    wallet = hot(rt)
+    big = [request(rt, f"big-{i}", "native", new_address(), 150 * ETH)["id"] for i in range(30)]
+    rt.clock.advance(1)
+    with WaitingReads(rt) as first:
+        assert tick(rt)["waiting_for_funds"] == 30
+    assert first.items == 30 and all(">" not in c for c in first.conditions)
+    assert alerts("hot_wallet_insolvent") == 1
+    rt.clock.advance(waiting.LATE_MS + 1_000)
+    with WaitingReads(rt) as aged:  # read once more: they were "just created" at the first read
+        assert tick(rt)["waiting_for_funds"] == 30
+    assert aged.items == 30 and aged.conditions and all(">" in c for c in aged.conditions)
+
+    with WaitingReads(rt) as again:
+        assert tick(rt)["waiting_for_funds"] == 30
+    assert again.items == 0 and again.conditions and all(">" in c for c in again.conditions)
+
+    small = request(rt, "small", "native", new_address(), ETH // 100)["id"]
+    with WaitingReads(rt) as new:
+        summary = tick(rt)
+    assert (summary["requested->signed"], summary["waiting_for_funds"]) == (1, 30)
+    assert new.items == 1 and stored(rt, small)["status"] in ("broadcast", "confirmed")
+    assert alerts("hot_wallet_insolvent") == 1  # still flagged, not alerted again
+
+    rt.clock.advance(waiting.FULL_READ_EVERY_MS)
+    with WaitingReads(rt) as periodic:
+        assert tick(rt)["waiting_for_funds"] == 30
+    assert periodic.items == 30 and all(">" not in c for c in periodic.conditions)
+
+    rpc(w3, "hardhat_setBalance", [wallet, hex(10_000 * ETH)])  # the operator funds it
+    with WaitingReads(rt) as funded:
+        summary = tick(rt)
+    assert funded.items == 30 and all(">" not in c for c in funded.conditions)
+    assert summary["requested->signed"] == 30 and summary.get("waiting_for_funds", 0) == 0
+    assert {stored(rt, pid)["status"] for pid in big} <= {"broadcast", "confirmed"}
 
 
 def test_the_sender_reads_its_batch_in_one_request_and_skips_a_stale_index_copy(

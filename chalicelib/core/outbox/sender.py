@@ -30,7 +30,7 @@ from chalicelib.core.chain import (
     ReplacementUnderpriced,
 )
 from chalicelib.core.log import log
-from chalicelib.core.outbox import txbuild, wallet
+from chalicelib.core.outbox import txbuild, waiting, wallet
 from chalicelib.core.outbox.engine import Run
 from chalicelib.core.outbox.model import (
     BROADCAST,
@@ -88,24 +88,32 @@ def take_new(run: Run) -> None:
     counter, state = wallet.load_counter(run.store, run.wallet, chain_nonce, run.now())
     funds = Funds(run, state)
     copies: list[Item] = []
+    # An insolvent wallet whose funds did not grow reads only what arrived since its last run.
+    reading = waiting.start(run, funds)
     # Only the queues of the wallet's own purposes (one, unless the wallet is shared), merged in
     # arrival order: another purpose's backlog is never read.
     queues = requested_queues(run.rt.wallets.purposes_of(run.wallet))
-    waiting = [run.store.iter_work(q) for q in queues]
-    for copy in heapq.merge(*waiting, key=lambda c: str(c["wsk"])):
+    pending = [run.store.iter_work(q, after=reading.after) for q in queues]
+    complete = True
+    for copy in heapq.merge(*pending, key=lambda c: str(c["wsk"])):
+        reading.read(copy)
         if not run.takes(copy):
             continue  # another purpose's lane: its own wallet sends it (or waits for funds)
         if run.summary[f"{REQUESTED}->{SIGNED}"] + len(copies) >= MAX_PER_RUN:
+            complete = False
             break
         # Funding is decided on the index copy: an intent's asset and amount never change, and
         # skipping writes nothing, so an intent that waits for funds costs no read per run.
         if not funds.reserve(copy):
+            reading.skip(copy)
             continue
         copies.append(copy)
         if len(copies) == BATCH:
             counter = _assign_and_send(run, _current(run, copies, funds), counter)
             copies = []
     _assign_and_send(run, _current(run, copies, funds), counter)
+    if complete:
+        waiting.finish(run, funds, reading)
     if funds.short:
         funds.alert()
     else:
@@ -285,13 +293,17 @@ class Funds:
     def short(self) -> bool:
         return bool(self.need)
 
+    def token_balance(self, asset: str) -> int:
+        """What is left of `asset` in this run (read from the chain once per run)."""
+        if asset not in self.tokens:
+            self.tokens[asset] = self.run.chain.token_balance(asset, self.run.wallet)
+        return self.tokens[asset]
+
     def reserve(self, payout: Item) -> bool:
         asset, amount = payout["asset"], amount_of(payout)
         gas_cost = txbuild.TOKEN_TRANSFER_FALLBACK_GAS * self.gas_price
         need_native = gas_cost + (amount if asset == NATIVE else 0)
-        if asset != NATIVE and asset not in self.tokens:
-            self.tokens[asset] = self.run.chain.token_balance(asset, self.run.wallet)
-        if need_native > self.native or (asset != NATIVE and amount > self.tokens[asset]):
+        if need_native > self.native or (asset != NATIVE and amount > self.token_balance(asset)):
             self.need["native"] = self.need.get("native", 0) + need_native
             if asset != NATIVE:
                 self.need[asset] = self.need.get(asset, 0) + amount
