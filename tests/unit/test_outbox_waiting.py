@@ -32,14 +32,16 @@ def run(now: int = NOW) -> Any:
                            summary=Counter())
 
 
-def funds(native: int = 5, token: int = 7, gas_price: int = 3, flagged: bool = True) -> Funds:
+def funds(native: int = 5, token: int = 7, gas_price: int = 3, flagged: bool = True,
+          native_bound: bool = False) -> Funds:
     state = {"insolvent_since": NOW - 1} if flagged else {}
-    return Funds(state=state, native=native, tokens={TOKEN: token}, gas_price=gas_price, need={})
+    return Funds(state=state, native=native, tokens={TOKEN: token}, gas_price=gas_price, need={},
+                 native_bound=native_bound)
 
 
-def remembered(r: Any) -> Any:
+def remembered(r: Any, native_bound: bool = True) -> Any:
     """A full read that ended short: two intents read, both waiting, long before the cutoff."""
-    f = funds()
+    f = funds(native_bound=native_bound)
     f.need = {"native": 100}
     reading = waiting.Reading()
     for wsk in ("0000000000001#a", "0000000000002#b"):
@@ -65,6 +67,16 @@ def test_more_funds_a_lower_gas_price_or_a_cleared_flag_mean_a_full_read(
 ) -> None:
     r = remembered(run())
     assert waiting.start(r, funds(**changed)).after is None
+
+
+@pytest.mark.parametrize("changed", [{"native": 6}, {"gas_price": 2}])
+def test_intents_waiting_for_their_token_ignore_coin_and_gas_price(changed: dict[str, Any]) -> None:
+    """Nothing waited for native coin alone: more coin or a cheaper gas price funds none of
+    them (on an idle chain the base fee falls with every block)."""
+    r = remembered(run(), native_bound=False)
+    assert waiting.start(r, funds(**changed)).after == "0000000000002#b"
+    r = remembered(run(), native_bound=False)
+    assert waiting.start(r, funds(token=8)).after is None
 
 
 @pytest.mark.parametrize("later", [waiting.FULL_READ_EVERY_MS, -1])

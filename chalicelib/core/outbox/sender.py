@@ -288,6 +288,9 @@ class Funds:
         self.tokens: dict[str, int] = {}
         self.gas_price = fees(run)[0]
         self.need: dict[str, int] = {}  # what the intents that wait would need, per asset
+        # Whether an intent waits for native coin alone (its token, if any, was there): only then
+        # could more coin or a lower gas price fund it.
+        self.native_bound = False
 
     @property
     def short(self) -> bool:
@@ -303,7 +306,9 @@ class Funds:
         asset, amount = payout["asset"], amount_of(payout)
         gas_cost = txbuild.TOKEN_TRANSFER_FALLBACK_GAS * self.gas_price
         need_native = gas_cost + (amount if asset == NATIVE else 0)
-        if need_native > self.native or (asset != NATIVE and amount > self.token_balance(asset)):
+        token_short = asset != NATIVE and amount > self.token_balance(asset)
+        if need_native > self.native or token_short:
+            self.native_bound = self.native_bound or not token_short
             self.need["native"] = self.need.get("native", 0) + need_native
             if asset != NATIVE:
                 self.need[asset] = self.need.get(asset, 0) + amount

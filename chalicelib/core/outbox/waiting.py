@@ -7,11 +7,15 @@ locally, kept the serialized store busy for everyone (claims answered in 161 ms 
 warm container (never in the store: it is only a shortcut):
 
 - the intents up to `through` were read, and those still there could not be funded;
-- what was left to fund them (native coin, each token) and the gas price it assumed.
+- what was left to fund them (native coin, each token), the gas price it assumed, and whether
+  any of them waited for native coin alone.
 
 The wallet's next run reads only the intents after `through` while all of this holds: the wallet
-is still flagged insolvent, no balance grew and the gas price did not fall (so nothing skipped
-can have become fundable), and the last full read is less than FULL_READ_EVERY_MS old.
+is still flagged insolvent, no token balance grew, and, if an intent waited for native coin
+alone, the native balance did not grow and the gas price did not fall (so nothing skipped can
+have become fundable); and the last full read is less than FULL_READ_EVERY_MS old. (A token
+intent that waits for its token stays unfundable whatever the gas price: on an idle chain the
+base fee falls with every block.)
 `through` stays LATE_MS behind the run's clock, so an intent that reached the index late (its
 transaction committed after its creation time, or the index lagged) is still read. In any other
 case the whole queue is read again.
@@ -37,6 +41,7 @@ class Known:
     native: int  # what was left after the run's reservations
     tokens: dict[str, int]
     gas_price: int
+    native_bound: bool  # an intent waited for native coin alone
     full_at: int  # when the whole queue was last read (ms)
 
 
@@ -77,7 +82,7 @@ def _still_holds(run: Any, funds: Any, known: Known) -> bool:
         return False  # funded (and cleared) by another run meanwhile
     if not 0 <= run.now() - known.full_at < FULL_READ_EVERY_MS:
         return False
-    if funds.gas_price < known.gas_price or funds.native > known.native:
+    if known.native_bound and (funds.gas_price < known.gas_price or funds.native > known.native):
         return False
     return all(funds.token_balance(asset) <= left for asset, left in known.tokens.items())
 
@@ -98,5 +103,6 @@ def finish(run: Any, funds: Any, reading: Reading) -> None:
         native=funds.native,
         tokens=dict(funds.tokens),
         gas_price=funds.gas_price,
+        native_bound=funds.native_bound or (before.native_bound if before else False),
         full_at=before.full_at if before else run.now(),
     )
