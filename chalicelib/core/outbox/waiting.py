@@ -28,8 +28,10 @@ from typing import Any
 
 # Every so often the whole queue is read anyway (belt and braces for an intent indexed late).
 FULL_READ_EVERY_MS = 300_000
-# Intents created this recently are read again on the next run, in case one was indexed late.
-LATE_MS = 60_000
+# Intents created this recently are read again on the next run, in case one was indexed late:
+# an intent's creation time is taken when its request starts, and API Gateway ends a request
+# after 29 s, so its transaction commits within that (the index follows within a second).
+LATE_MS = 30_000
 KEPT_UNDER = "outbox.waiting"  # in Runtime.between_runs, by wallet
 
 
