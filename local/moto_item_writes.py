@@ -80,13 +80,11 @@ class _Plan:
     adds: list[tuple[str, DynamoType]]
 
 
-def _plan(table: Table, expression: str | None, names: dict[str, str] | None,
+def _plan(table: Table, shape: re.Match[str], names: dict[str, str] | None,
           values: dict[str, Any] | None) -> _Plan | None:
-    """The update's actions when moto's validators would accept it as is, else None."""
-    if not expression or names is None:
-        return None
-    shape = SHAPE.fullmatch(expression)
-    if shape is None:
+    """The actions of an update of the store's `shape` when moto's validators would accept it
+    as is, else None."""
+    if names is None:
         return None
     values = values or {}
     try:
@@ -125,25 +123,33 @@ def _keys(table: Table, key: dict[str, Any]) -> tuple[DynamoType, DynamoType | N
 
 def update_item(backend: DynamoDBBackend, *args: Any, **kwargs: Any) -> Item:
     """DynamoDBBackend.update_item: the direct path when it applies, else moto's."""
-    if Item.__init__ is STOCK_ITEM_INIT:  # not installed
-        return STOCK_UPDATE(backend, *args, **kwargs)  # type: ignore[no-any-return]
-    call = UPDATE_SIGNATURE.bind(backend, *args, **kwargs).arguments
-    if not SHAPE.fullmatch(call.get("update_expression") or ""):  # moto parses (and refuses) it
-        return STOCK_UPDATE(backend, *args, **kwargs)  # type: ignore[no-any-return]
+    installed = Item.__init__ is not STOCK_ITEM_INIT
+    done = _direct(backend, UPDATE_SIGNATURE.bind(backend, *args, **kwargs).arguments) \
+        if installed else None
+    if done is None:
+        done = STOCK_UPDATE(backend, *args, **kwargs)
+    return done
+
+
+def _direct(backend: DynamoDBBackend, call: dict[str, Any]) -> Item | None:
+    """The update applied directly, or None when moto must do it (an error is moto's)."""
+    shape = SHAPE.fullmatch(call.get("update_expression") or "")
+    if shape is None or not call.get("update_expression"):  # moto parses (and refuses) it
+        return None
     table = backend.get_table(call["table_name"])
     keys = _keys(table, call["key"])
-    plan = _plan(table, call.get("update_expression"), call.get("expression_attribute_names"),
+    plan = _plan(table, shape, call.get("expression_attribute_names"),
                  call.get("expression_attribute_values"))
     if (plan is None or keys is None or call.get("attribute_updates") or call.get("expected")
             or table.stream_shard is not None):
-        return STOCK_UPDATE(backend, *args, **kwargs)  # type: ignore[no-any-return]
+        return None
     item = table.get_item(*keys)
     growth = sum(bytesize(n) + v.size() for n, v in plan.sets + plan.adds)
     if (item.size() if item else 0) + growth > FAST_SIZE_LIMIT:
-        return STOCK_UPDATE(backend, *args, **kwargs)  # type: ignore[no-any-return]
+        return None
     if any(item is not None and n in item.attrs and item.attrs[n].type != "N"
            for n, _ in plan.adds):
-        return STOCK_UPDATE(backend, *args, **kwargs)  # type: ignore[no-any-return]  # ADD to a non-number: moto's error
+        return None  # ADD to a non-number: moto's error
 
     condition = create_condition_expression_parser(
         call.get("condition_expression"), call.get("expression_attribute_names"),

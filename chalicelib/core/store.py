@@ -357,9 +357,7 @@ class DynamoStore:
         for first in range(0, len(unique), BATCH_GET_MAX):
             asked = {self.table: {"Keys": [to_wire(k) for k in unique[first:first + BATCH_GET_MAX]],
                                   "ConsistentRead": consistent}}
-            for attempt in range(TRANSACTION_RETRIES + 1):
-                if attempt:
-                    time.sleep(RETRY_BACKOFF_S * attempt)
+            for _ in _attempts(TRANSACTION_RETRIES + 1):
                 resp = self._call("batch_get_item", RequestItems=asked)
                 for raw in resp.get("Responses", {}).get(self.table, []):
                     item = from_wire(raw) or {}
@@ -415,14 +413,11 @@ class DynamoStore:
         names = {"#w": "wpk"}
         values: dict[str, Any] = {":w": {"S": wpk}}
         text = "#w = :w"
-        if until is not None:
+        bound = ("<=", until) if until is not None else (">", after)
+        if bound[1] is not None:
             names["#t"] = "wsk"
-            values[":t"] = {"S": until}
-            text += " AND #t <= :t"
-        if after is not None:
-            names["#t"] = "wsk"
-            values[":t"] = {"S": after}
-            text += " AND #t > :t"
+            values[":t"] = {"S": bound[1]}
+            text += f" AND #t {bound[0]} :t"
         request = {"IndexName": WORK_INDEX}
         return self._page(request, text, names, values, limit, forward, cursor, ("wpk", wpk))
 
@@ -532,9 +527,7 @@ class DynamoStore:
             items.append({op.kind: body})
         names = [op.name for op in ops]
         unsure = False  # whether some attempt may have committed without our knowing
-        for attempt in range(TRANSACTION_RETRIES + 1):
-            if attempt:
-                time.sleep(RETRY_BACKOFF_S * attempt)
+        for _ in _attempts(TRANSACTION_RETRIES + 1):
             try:
                 self._write("transact_write_items", TransactItems=items, ClientRequestToken=token)
                 return
@@ -595,9 +588,7 @@ class DynamoStore:
     def _raw(self, method: str, **request: Any) -> dict[str, Any]:
         client = self.write_client if method in WRITE_METHODS else self.client
         attempts = TRANSACTION_RETRIES + 1 if method in WRITE_METHODS else 1
-        for attempt in range(attempts):
-            if attempt:
-                time.sleep(RETRY_BACKOFF_S * attempt)
+        for attempt in _attempts(attempts):
             try:
                 result: dict[str, Any] = getattr(client, method)(**request)
                 return result
@@ -628,6 +619,15 @@ class DynamoStore:
         if code in AMBIGUOUS_CODES:
             return DependencyUnavailable("the store is unavailable, try again")
         return exc
+
+
+def _attempts(count: int) -> Iterator[int]:
+    """Attempt numbers 0..count-1 of a request sent again after a throttle, sleeping the
+    backoff before each one after the first."""
+    for attempt in range(count):
+        if attempt:
+            time.sleep(RETRY_BACKOFF_S * attempt)
+        yield attempt
 
 
 def _reason(reasons: list[dict[str, Any]], index: int) -> str | None:

@@ -53,6 +53,36 @@ def engine_runtime(
     return Runtime(settings, clock=clock, dynamodb_client=served_store.client)
 
 
+RuntimeWith = Callable[..., Runtime]
+
+
+@pytest.fixture
+def runtime_with(
+    served_store: DynamoStore, chain_url: str, token_address: str, hot_key: str,
+    engine_clock: FixedClock,
+) -> RuntimeWith:
+    """runtime_with(key=..., rpc=..., **settings): another runtime on this test's store, token and
+    clock, by default with the test's hot key and chain (`payout_rt` funds that key)."""
+
+    def build(key: str | None = None, rpc: str | None = None, **settings: str) -> Runtime:
+        return engine_runtime(served_store, rpc or chain_url, token_address, key or hot_key,
+                              engine_clock, **settings)
+
+    return build
+
+
+@pytest.fixture
+def adapter() -> Iterator[None]:
+    """The local store's moto adapters (`local.moto_transactions.install`) for this test."""
+    from local import moto_transactions
+
+    was = moto_transactions.installed()
+    moto_transactions.install()
+    yield
+    if not was:
+        moto_transactions.uninstall()
+
+
 @pytest.fixture
 def hot_key() -> str:
     return "0x" + secrets.token_hex(32)

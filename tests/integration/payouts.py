@@ -10,13 +10,14 @@ from typing import Any
 
 from eth_account import Account
 
+from chalicelib.core.clock import FixedClock
 from chalicelib.core.outbox import purposes
 from chalicelib.core.outbox.intents import make_intent, request_payout
 from chalicelib.core.outbox.jobs import run_confirmer, run_engine, run_sender
 from chalicelib.core.outbox.model import finalize_key, payout_key
 from chalicelib.core.outbox.wallet import wallet_key
 from chalicelib.core.runtime import Runtime
-from chalicelib.core.store import Item
+from chalicelib.core.store import DynamoStore, Item
 from chalicelib.core.wallets import FAUCET
 from local import bootstrap
 
@@ -109,3 +110,15 @@ def known(w3: Any, tx_hash: str) -> bool:
 
 
 ADMIN = {"Authorization": "Bearer admin-token-for-tests-0123456789"}
+
+
+class SlowReadsStore(DynamoStore):
+    """Each read of an item takes a second of the run's clock (a slow or throttled store)."""
+
+    def __init__(self, inner: DynamoStore, clock: FixedClock) -> None:
+        super().__init__(inner.client, inner.table)
+        self.clock = clock
+
+    def get(self, pk: str, sk: str, *, consistent: bool = True) -> Item | None:
+        self.clock.advance(1_000)
+        return super().get(pk, sk, consistent=consistent)

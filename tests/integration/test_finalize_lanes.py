@@ -13,8 +13,9 @@ from chalicelib.core.outbox.model import CONFIRMED, finalize_marker, payout_key
 from chalicelib.core.outbox.purposes import register_owner
 from chalicelib.core.runtime import Runtime
 from chalicelib.core.settings import load_settings
-from chalicelib.core.store import DynamoStore, Item
+from chalicelib.core.store import DynamoStore
 from chalicelib.core.wallets import ESCROW, FAUCET
+from tests.integration.payouts import SlowReadsStore
 
 ESCROW_OWNER, FAUCET_OWNER = "test_final_escrow", "test_final_faucet"
 register_owner(ESCROW_OWNER, ESCROW)
@@ -22,18 +23,6 @@ register_owner(FAUCET_OWNER, FAUCET)
 told: list[str] = []
 finalize.register_finalizer(ESCROW_OWNER, lambda rt, payout: told.append(payout["id"]))
 finalize.register_finalizer(FAUCET_OWNER, lambda rt, payout: told.append(payout["id"]))
-
-
-class SlowReadsStore(DynamoStore):
-    """Each read of an item takes a second of the run's clock."""
-
-    def __init__(self, inner: DynamoStore, clock: FixedClock) -> None:
-        super().__init__(inner.client, inner.table)
-        self.clock = clock
-
-    def get(self, pk: str, sk: str, *, consistent: bool = True) -> Item | None:
-        self.clock.advance(1_000)
-        return super().get(pk, sk, consistent=consistent)
 
 
 def concluded(rt: Runtime, key: str, owner: str, purpose: str) -> str:

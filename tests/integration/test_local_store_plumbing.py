@@ -11,7 +11,6 @@ import json
 from typing import Any
 
 import boto3
-import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 from moto.core import parse as moto_parse
@@ -75,15 +74,6 @@ def _collect(bodies: list[Any]) -> Any:
         bodies.append(response_dict["body"])
 
     return hook
-
-
-@pytest.fixture
-def adapter() -> Any:
-    was = moto_transactions.installed()
-    moto_transactions.install()
-    yield
-    if not was:
-        moto_transactions.uninstall()
 
 
 def test_answers_are_identical_to_stock_moto(adapter: Any) -> None:

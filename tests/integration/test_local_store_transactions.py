@@ -9,6 +9,7 @@ identical. A last group checks the adapter's cost no longer grows with the table
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import boto3
@@ -189,20 +190,16 @@ def outcome(client: Any, items: list[dict[str, Any]]) -> dict[str, Any]:
     return {**result, "after": table_state(client)}
 
 
-def run_case(items: list[dict[str, Any]]) -> dict[str, Any]:
+def on_seeded_moto(act: Callable[[Any], Any]) -> Any:
+    """`act(client)` on a fresh in-process moto holding the seeded tables."""
     with mock_aws():
         client = boto3.client("dynamodb", region_name="us-east-1")
         seed(client)
-        return outcome(client, items)
+        return act(client)
 
 
-@pytest.fixture
-def adapter() -> Any:
-    was = moto_transactions.installed()
-    moto_transactions.install()
-    yield
-    if not was:
-        moto_transactions.uninstall()
+def run_case(items: list[dict[str, Any]]) -> dict[str, Any]:
+    return on_seeded_moto(lambda client: outcome(client, items))  # type: ignore[no-any-return]
 
 
 @pytest.mark.parametrize("name", list(CASES))

@@ -12,13 +12,18 @@ from __future__ import annotations
 
 from typing import Any
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
-from moto import mock_aws
 
 from local import moto_expressions, moto_item_writes, moto_transactions
-from tests.integration.test_local_store_transactions import TABLE, key, n, s, seed, table_state
+from tests.integration.test_local_store_transactions import (
+    TABLE,
+    key,
+    n,
+    on_seeded_moto,
+    s,
+    table_state,
+)
 
 Call = tuple[str, dict[str, Any]]
 
@@ -165,19 +170,7 @@ def outcome(client: Any, calls: list[Call]) -> dict[str, Any]:
 
 
 def run_case(calls: list[Call]) -> dict[str, Any]:
-    with mock_aws():
-        client = boto3.client("dynamodb", region_name="us-east-1")
-        seed(client)
-        return outcome(client, calls)
-
-
-@pytest.fixture
-def adapter() -> Any:
-    was = moto_transactions.installed()
-    moto_transactions.install()
-    yield
-    if not was:
-        moto_transactions.uninstall()
+    return on_seeded_moto(lambda client: outcome(client, calls))  # type: ignore[no-any-return]
 
 
 @pytest.mark.parametrize("name", list(CASES))

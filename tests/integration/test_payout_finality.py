@@ -6,12 +6,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from chalicelib.core.clock import FixedClock
 from chalicelib.core.outbox.model import finality_key
 from chalicelib.core.outbox.service import get_payout
 from chalicelib.core.runtime import Runtime
-from chalicelib.core.store import DynamoStore
-from tests.integration.conftest import engine_runtime
+from tests.integration.conftest import RuntimeWith
 from tests.integration.payouts import (
     ETH,
     Finalized,
@@ -35,18 +33,11 @@ FINALITY_DEPTH = 6
 def test_a_reorg_after_confirmed_rebroadcasts_the_same_bytes_and_the_payout_lands_once(
     payout_rt: Runtime,
     w3: Any,
-    served_store: DynamoStore,
-    chain_url: str,
-    token_address: str,
-    hot_key: str,
-    engine_clock: FixedClock,
+    runtime_with: RuntimeWith,
     finalized: Finalized,
     alerts: Callable[..., int],
 ) -> None:
-    rt = engine_runtime(
-        served_store, chain_url, token_address, hot_key, engine_clock,
-        FINALITY_DEPTH=str(FINALITY_DEPTH),
-    )
+    rt = runtime_with(FINALITY_DEPTH=str(FINALITY_DEPTH))
     wallet, to = hot(rt), new_address()
     pid = request(rt, "reorged-late", "native", to, ETH)["id"]
     automine(w3, False)

@@ -8,11 +8,9 @@ from typing import Any
 import pytest
 
 from chalicelib.core import failpoints
-from chalicelib.core.clock import FixedClock
 from chalicelib.core.failpoints import InjectedCrash
 from chalicelib.core.runtime import Runtime
-from chalicelib.core.store import DynamoStore
-from tests.integration.conftest import engine_settings
+from tests.integration.conftest import RuntimeWith
 from tests.integration.payouts import (
     ETH,
     PAST_TIMEOUT_MS,
@@ -148,25 +146,14 @@ def test_a_stuck_transaction_is_replaced_at_the_same_nonce_and_the_original_stil
 def test_a_stuck_payout_whose_replacement_would_pass_the_fee_cap_needs_attention_once(
     payout_rt: Runtime,
     w3: Any,
-    served_store: DynamoStore,
-    chain_url: str,
-    token_address: str,
-    hot_key: str,
-    engine_clock: FixedClock,
+    runtime_with: RuntimeWith,
     finalized: Finalized,
     alerts: Callable[..., int],
 ) -> None:
     automine(w3, False)  # the fee stays what it is now: no block is mined until we say so
     assert payout_rt.chain is not None
     current_fee, _ = payout_rt.chain.fees()
-    settings = engine_settings(
-        chain_url,
-        hot_key,
-        token_address,
-        served_store.table,
-        PAYOUT_MAX_FEE_WEI=str(current_fee + 1),
-    )
-    rt = Runtime(settings, clock=engine_clock, dynamodb_client=served_store.client)
+    rt = runtime_with(PAYOUT_MAX_FEE_WEI=str(current_fee + 1))
     wallet, to = hot(rt), new_address()
     pid = request(rt, "capped", "native", to, ETH)["id"]
     send_only(rt)

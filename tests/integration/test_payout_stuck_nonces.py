@@ -14,8 +14,7 @@ from chalicelib.core.clock import FixedClock
 from chalicelib.core.errors import BadRequest
 from chalicelib.core.outbox.service import cancel_payout
 from chalicelib.core.runtime import Runtime, set_runtime
-from chalicelib.core.store import DynamoStore
-from tests.integration.conftest import engine_runtime
+from tests.integration.conftest import RuntimeWith
 from tests.integration.payouts import (
     ETH,
     PAST_TIMEOUT_MS,
@@ -39,19 +38,6 @@ ADMIN = {
 }
 
 
-
-def capped_runtime(
-    payout_rt: Runtime,
-    served_store: DynamoStore,
-    chain_url: str,
-    token: str,
-    key: str,
-    clock: FixedClock,
-    cap: int,
-) -> Runtime:
-    return engine_runtime(served_store, chain_url, token, key, clock, PAYOUT_MAX_FEE_WEI=str(cap))
-
-
 def park(rt: Runtime, pid: str) -> None:
     for _ in range(3):
         rt.clock.advance(PAST_TIMEOUT_MS)  # type: ignore[attr-defined]
@@ -62,19 +48,14 @@ def park(rt: Runtime, pid: str) -> None:
 def test_a_parked_payout_is_rebroadcast_and_a_cancel_with_max_fee_lands_a_noop_leaving_no_gap(
     payout_rt: Runtime,
     w3: Any,
-    served_store: DynamoStore,
-    chain_url: str,
-    token_address: str,
-    hot_key: str,
+    runtime_with: RuntimeWith,
     engine_clock: FixedClock,
     finalized: Finalized,
 ) -> None:
     automine(w3, False)
     assert payout_rt.chain is not None
     fee, _ = payout_rt.chain.fees()
-    rt = capped_runtime(
-        payout_rt, served_store, chain_url, token_address, hot_key, engine_clock, fee + 1
-    )
+    rt = runtime_with(PAYOUT_MAX_FEE_WEI=str(fee + 1))
     wallet, to = hot(rt), new_address()
     pid = request(rt, "parked", "native", to, ETH)["id"]
     tick(rt)
@@ -141,19 +122,13 @@ def spike(w3: Any, base_fee: int) -> None:
 def test_a_cancel_during_a_fee_spike_above_the_cap_pays_todays_fee_up_to_its_max_fee(
     payout_rt: Runtime,
     w3: Any,
-    served_store: DynamoStore,
-    chain_url: str,
-    token_address: str,
-    hot_key: str,
-    engine_clock: FixedClock,
+    runtime_with: RuntimeWith,
     finalized: Finalized,
 ) -> None:
     automine(w3, False)
     cap = 10 * 10**9
     spike(w3, 4 * cap)  # the chain asks four times the cap: every payout stays pending
-    rt = capped_runtime(
-        payout_rt, served_store, chain_url, token_address, hot_key, engine_clock, cap
-    )
+    rt = runtime_with(PAYOUT_MAX_FEE_WEI=str(cap))
     wallet, to = hot(rt), new_address()
     pid = request(rt, "spiked", "native", to, ETH)["id"]
     tick(rt)
@@ -179,10 +154,7 @@ def test_a_cancel_during_a_fee_spike_above_the_cap_pays_todays_fee_up_to_its_max
 def test_a_dropped_parked_transaction_is_filled_by_our_own_noop_and_the_payout_fails(
     payout_rt: Runtime,
     w3: Any,
-    served_store: DynamoStore,
-    chain_url: str,
-    token_address: str,
-    hot_key: str,
+    runtime_with: RuntimeWith,
     engine_clock: FixedClock,
     finalized: Finalized,
     alerts: Callable[..., int],
@@ -191,9 +163,7 @@ def test_a_dropped_parked_transaction_is_filled_by_our_own_noop_and_the_payout_f
     assert payout_rt.chain is not None
     fee, _ = payout_rt.chain.fees()
     cap = fee * 12 // 10  # a 25 % bump would pass it: the payout parks
-    rt = capped_runtime(
-        payout_rt, served_store, chain_url, token_address, hot_key, engine_clock, cap
-    )
+    rt = runtime_with(PAYOUT_MAX_FEE_WEI=str(cap))
     wallet, to = hot(rt), new_address()
     pid = request(rt, "gap", "native", to, 50 * ETH)["id"]
     tick(rt)

@@ -16,12 +16,13 @@ from chalicelib.core.outbox.wallet import wallet_key
 from chalicelib.core.runtime import Runtime
 from chalicelib.core.store import DynamoStore, Item
 from local import bootstrap
-from tests.integration.conftest import engine_runtime
+from tests.integration.conftest import RuntimeWith
 from tests.integration.payouts import (
     ETH,
     PAST_TIMEOUT_MS,
     TOKEN,
     Finalized,
+    SlowReadsStore,
     automine,
     balance,
     hot,
@@ -48,8 +49,7 @@ def settle(rt: Runtime, w3: Any, rounds: int = 4) -> None:
 def test_rotating_the_key_mid_flight_pays_every_payout_once_each_from_its_own_wallet(
     payout_rt: Runtime,
     w3: Any,
-    served_store: DynamoStore,
-    chain_url: str,
+    runtime_with: RuntimeWith,
     token_address: str,
     hot_key: str,
     engine_clock: FixedClock,
@@ -73,14 +73,7 @@ def test_rotating_the_key_mid_flight_pays_every_payout_once_each_from_its_own_wa
     assert {stored(old_rt, pid)["status"] for pid, *_ in before} == {"broadcast"}
 
     # Rotate: the new key is active, the old one retires and drains what it signed.
-    rt = engine_runtime(
-        served_store,
-        chain_url,
-        token_address,
-        new_key,
-        engine_clock,
-        RETIRING_SIGNER_PRIVATE_KEYS=hot_key,
-    )
+    rt = runtime_with(new_key, RETIRING_SIGNER_PRIVATE_KEYS=hot_key)
     to_new = new_address()
     new_pid = request(rt, "rot-new-eth", "native", to_new, 2 * ETH)["id"]
     # Two timeouts: the old payouts are rebroadcast, then replaced at their nonces.
@@ -120,9 +113,7 @@ def test_rotating_the_key_mid_flight_pays_every_payout_once_each_from_its_own_wa
 def test_a_deployment_without_a_wallets_key_never_touches_that_wallets_payouts(
     payout_rt: Runtime,
     w3: Any,
-    served_store: DynamoStore,
-    chain_url: str,
-    token_address: str,
+    runtime_with: RuntimeWith,
     engine_clock: FixedClock,
 ) -> None:
     other_key = "0x" + secrets.token_hex(32)
@@ -135,7 +126,7 @@ def test_a_deployment_without_a_wallets_key_never_touches_that_wallets_payouts(
     sent = stored(payout_rt, pid)
 
     # Another deployment with another key on the same table (no retiring key configured).
-    other = engine_runtime(served_store, chain_url, token_address, other_key, engine_clock)
+    other = runtime_with(other_key)
     for _ in range(3):
         engine_clock.advance(PAST_TIMEOUT_MS)
         tick(other)
@@ -200,9 +191,8 @@ def test_an_unfundable_payout_waits_while_ten_fundable_ones_behind_it_in_two_ass
 def test_finalizers_still_run_when_the_chain_node_is_down(
     payout_rt: Runtime,
     w3: Any,
+    runtime_with: RuntimeWith,
     served_store: DynamoStore,
-    token_address: str,
-    hot_key: str,
     engine_clock: FixedClock,
     finalized: Finalized,
 ) -> None:
@@ -214,7 +204,7 @@ def test_finalizers_still_run_when_the_chain_node_is_down(
     from chalicelib.core.outbox.model import finalize_marker
 
     served_store.put(finalize_marker(stored(payout_rt, pid), "confirmed", engine_clock.now_ms()))
-    dead = engine_runtime(served_store, "http://127.0.0.1:9", token_address, hot_key, engine_clock)
+    dead = runtime_with(rpc="http://127.0.0.1:9")
     summary = tick(dead)
     assert summary.get("chain_unavailable") == 1
     assert summary.get("finalize_finalized") == 1
@@ -272,18 +262,6 @@ def test_a_lagging_index_copy_never_parks_a_mined_payout(
 
 
 # -- a backlog larger than one run can read ----
-
-
-class SlowReadsStore(DynamoStore):
-    """Each read of an item takes a second of the run's clock (a slow or throttled store)."""
-
-    def __init__(self, inner: DynamoStore, clock: FixedClock) -> None:
-        super().__init__(inner.client, inner.table)
-        self.clock = clock
-
-    def get(self, pk: str, sk: str, *, consistent: bool = True) -> Item | None:
-        self.clock.advance(1_000)
-        return super().get(pk, sk, consistent=consistent)
 
 
 def test_the_confirmer_concludes_the_oldest_payouts_of_a_backlog_it_cannot_read_in_one_run(
