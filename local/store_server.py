@@ -5,6 +5,11 @@ server accepts connections concurrently but serializes request handling behind o
 conditional writes and transactions are atomic under concurrent clients, as in DynamoDB.
 Transactions go through `local.moto_transactions`, so their cost does not grow with the table.
 
+It is served by waitress rather than moto's own werkzeug development server, which closes the
+connection after every answer: each request then cost the client a new TCP connection and the
+server a new thread, about a quarter of a small request's CPU time (`docs/local-stack.md`).
+waitress keeps connections alive and answers from a fixed pool of threads.
+
 Run it with `python -m local.store_server --port 8001`.
 """
 
@@ -12,17 +17,14 @@ from __future__ import annotations
 
 import argparse
 import gc
+import logging
 import sys
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from moto.moto_server.werkzeug_app import (
-    DomainDispatcherApplication,
-    MotoRequestHandler,
-    create_backend_app,
-)
-from werkzeug.serving import make_server
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+from waitress.server import create_server
 
 from local import moto_kms, moto_transactions
 
@@ -31,6 +33,10 @@ HOST = "127.0.0.1"
 # million objects (0.3 s, under the lock, so every waiting request waits too). Every this many
 # requests, the young garbage is collected and what survived is frozen out of later collections.
 FREEZE_EVERY = 200
+# Requests wait for the lock anyway: a few threads keep the next ones parsed and ready. Tests
+# open a hundred and more connections at once (bursts, pools of 64), all kept alive.
+THREADS = 4
+CONNECTION_LIMIT = 1000
 
 
 class SerializedApp:
@@ -63,10 +69,16 @@ def serve(port: int, ready: Callable[[int], None] | None = None) -> None:
     # The same server answers KMS for the local hot key (make dev with SIGNER=kms).
     moto_kms.install()
     app = SerializedApp(DomainDispatcherApplication(create_backend_app))
-    server = make_server(HOST, port, app, threaded=True, request_handler=MotoRequestHandler)
+    server = create_server(
+        app, host=HOST, port=port, threads=THREADS, connection_limit=CONNECTION_LIMIT,
+        asyncore_use_poll=True,  # select() fails past file descriptor 1024
+        ident="settlekit-store",
+    )
+    # Requests queued behind the lock are normal here, not worth a warning each.
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     if ready:
-        ready(server.server_port)
-    server.serve_forever()
+        ready(server.effective_port)
+    server.run()
 
 
 def main() -> None:
