@@ -48,7 +48,9 @@ def rotated_env(env: dict[str, str], purpose: str, new_key: str) -> dict[str, st
     if not old:
         raise StackError(f"the {purpose} wallet has no local key to rotate (LOCAL_SIGNER=kms?)")
     retiring = [k for k in env.get(RETIRING, "").split(",") if k]
-    return {**env, setting: new_key, RETIRING: ",".join([*retiring, old])}
+    # Named for its purpose: its own lane drains it, and escrow refunds no transfer to it
+    # unless it was escrow's.
+    return {**env, setting: new_key, RETIRING: ",".join([*retiring, f"{purpose}={old}"])}
 
 
 class Rotator:

@@ -108,31 +108,46 @@ class Runtime:
         return self._build_signer(spec, self.settings.signer_private_key)
 
     @cached_property
-    def retiring_by_lane(self) -> dict[str, list[HotSigner]]:
-        """Wallets being rotated out (RETIRING_SIGNERS, RETIRING_SIGNER_PRIVATE_KEYS), by the
-        lane that drains them (`escrow=kms:...` names it; the others ride in the anchor lane):
-        they only drain the payouts they signed already, then are dropped from the settings."""
+    def retiring(self) -> list[tuple[str | None, HotSigner]]:
+        """Wallets being rotated out (RETIRING_SIGNERS, RETIRING_SIGNER_PRIVATE_KEYS), each with
+        the purpose its entry names (`escrow=...`) or None: they only drain the payouts they
+        signed already, then are dropped from the settings. An active wallet is never one."""
         from chalicelib.core.settings import retiring_lane
 
-        built: list[tuple[str, HotSigner]] = []
+        built: list[tuple[str | None, HotSigner]] = []
         for entry in self.settings.retiring_signers:
-            lane, spec = retiring_lane(entry)
-            built.append((lane or ANCHOR, self._build_signer(spec, None)))
-        built += [(ANCHOR, self._build_signer("key", k))
-                  for k in self.settings.retiring_signer_private_keys]
+            purpose, spec = retiring_lane(entry)
+            built.append((purpose, self._build_signer(spec, None)))
+        for entry in self.settings.retiring_signer_private_keys:
+            purpose, key = retiring_lane(entry)
+            built.append((purpose, self._build_signer("key", key)))
         active = {w.address for w in self.wallets.signers()}  # every purpose's active wallet
-        kept: dict[str, list[HotSigner]] = {p: [] for p in PURPOSES}
+        kept: list[tuple[str | None, HotSigner]] = []
         seen: set[str] = set()
-        for lane, s in built:
+        for purpose, s in built:
             if s.address not in active and s.address not in seen:
                 seen.add(s.address)
-                kept[lane].append(s)
+                kept.append((purpose, s))
+        return kept
+
+    @cached_property
+    def retiring_by_lane(self) -> dict[str, list[HotSigner]]:
+        """The retiring wallets by the lane that drains them: the purpose their entry names, the
+        anchor lane for the others."""
+        kept: dict[str, list[HotSigner]] = {p: [] for p in PURPOSES}
+        for purpose, s in self.retiring:
+            kept[purpose or ANCHOR].append(s)
         return kept
 
     @property
     def retiring_signers(self) -> list[HotSigner]:
         """Every retiring wallet, whichever lane drains it."""
         return [s for p in PURPOSES for s in self.retiring_by_lane[p]]
+
+    def retiring_of(self, purpose: str) -> list[HotSigner]:
+        """The retiring wallets that may have served `purpose`: named for it, or named for none
+        (a shared wallet, or an entry written before entries named their purpose)."""
+        return [s for named, s in self.retiring if named in (purpose, None)]
 
     def signer_for(self, address: str | None) -> HotSigner | None:
         """The signer of `address` if this deployment holds it (a payout is signed only by it)."""

@@ -67,11 +67,12 @@ class Settings:
     faucet_signer: str | None = None
     anchor_signer: str | None = None
     # Keys being rotated out: they take no new payouts, only drain the ones they already signed
-    # (rebroadcast, replace, cancel, fill their nonce gaps) until none is left.
+    # (rebroadcast, replace, cancel, fill their nonce gaps) until none is left. Each is
+    # optionally prefixed by the purpose it served (`escrow=<key>`): that purpose's lane drains
+    # it, and only a wallet that served escrow (named so, or unnamed: a shared wallet) can have
+    # a stray OTC deposit refunded. Without a prefix, the anchor lane drains it.
     retiring_signer_private_keys: tuple[str, ...] = ()
-    # The same for KMS keys: `kms:<key id or alias>` specs (see `signer` below), comma-separated,
-    # each optionally prefixed by the purpose whose lane drains it (`escrow=kms:...`; without a
-    # prefix, the anchor lane's).
+    # The same for KMS keys: `[purpose=]kms:<key id or alias>` specs (see `signer` below).
     retiring_signers: tuple[str, ...] = ()
     # A payout stays watched after `confirmed` until the chain's `finalized` block passes it, or
     # this many confirmations where the node has no finalized tag.
@@ -177,15 +178,18 @@ def _text(env: Mapping[str, str], name: str, default: str | None) -> str | None:
     return value or default
 
 
-def _keys(env: Mapping[str, str], name: str) -> tuple[str, ...]:
-    """A comma-separated list of private keys (the values are secrets: never echoed)."""
-    raw = _text(env, name, None)
-    if raw is None:
-        return ()
-    keys = tuple(k.strip() for k in raw.split(",") if k.strip())
-    if not all(KEY_RE.match(k) for k in keys):
-        raise SettingsError(f"{name} must be comma-separated 32-byte hex keys")
-    return keys
+def _retiring_keys(env: Mapping[str, str]) -> tuple[str, ...]:
+    """RETIRING_SIGNER_PRIVATE_KEYS: comma-separated `[purpose=]<key>` entries (the keys are
+    secrets: never echoed)."""
+    raw = _text(env, "RETIRING_SIGNER_PRIVATE_KEYS", None)
+    entries = tuple(k.strip() for k in (raw or "").split(",") if k.strip())
+    for entry in entries:
+        purpose, key = retiring_lane(entry)
+        if (purpose is not None and purpose not in PURPOSE_KEY_SETTINGS) or not KEY_RE.match(key):
+            raise SettingsError(
+                "RETIRING_SIGNER_PRIVATE_KEYS must be comma-separated [purpose=]<32-byte hex key>"
+            )
+    return entries
 
 
 def _int(env: Mapping[str, str], name: str, default: int, lo: int, hi: int) -> int:
@@ -341,7 +345,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     purpose_keys = {
         f"{purpose}_private_key": _key(env, name) for purpose, name in PURPOSE_KEY_SETTINGS.items()
     }
-    retiring = _keys(env, "RETIRING_SIGNER_PRIVATE_KEYS")
+    retiring = _retiring_keys(env)
     shared = _signer(env, key)
     admin = _text(env, "ADMIN_TOKEN", None)
     if admin is not None and len(admin) < 16:
@@ -443,7 +447,8 @@ def _purpose_signers(
 
 
 def retiring_lane(entry: str) -> tuple[str | None, str]:
-    """A RETIRING_SIGNERS entry -> (the purpose whose lane drains it or None, its kms: spec)."""
+    """A retiring entry (`[purpose=]kms:...` or `[purpose=]<key>`) -> (the purpose it served,
+    whose lane drains it, or None; its kms: spec or key)."""
     purpose, sep, spec = entry.partition("=")
     return (purpose, spec) if sep else (None, entry)
 

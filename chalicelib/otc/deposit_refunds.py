@@ -70,12 +70,12 @@ def _proven(rt: Runtime, tx: str, sender: str, asset: str) -> payments.Payment:
     """What the deposit moved from `sender` to escrow (any age: it is theirs).
 
     Only escrow's wallets count: a transfer that funded the faucet or the anchor wallet is
-    nobody's deposit, and escrow must never pay it back.
+    nobody's deposit, and escrow must never pay it back, not even once that wallet is retiring.
     """
     last: Exception | None = None
     escrow = rt.wallet(ESCROW)
-    # A deposit made before a key rotation went to the old wallet.
-    for wallet in ([escrow] if escrow else []) + rt.retiring_signers:
+    # A deposit made before a key rotation went to the old escrow wallet.
+    for wallet in ([escrow] if escrow else []) + rt.retiring_of(ESCROW):
         expected = payments.Expected(tx, sender, wallet.address, asset, min_amount=1)
         try:
             return payments.verify_payment(rt.chain, expected, rt.settings.confirmations)

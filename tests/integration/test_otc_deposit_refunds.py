@@ -3,12 +3,21 @@ signed `refund_deposit` request, even when that request arrives twice at the sam
 
 from __future__ import annotations
 
+import secrets
 import threading
 from typing import Any
 
+import pytest
+from eth_account import Account
+
+from chalicelib.core.payments import WrongRecipient
 from chalicelib.core.runtime import Runtime
+from chalicelib.otc import deposits
 from chalicelib.otc.deposit_refunds import refund_deposit
+from local import bootstrap
+from local.rotation import rotated_env
 from tests.integration import test_otc_flows as flows
+from tests.integration.conftest import RuntimeWith
 from tests.integration.payouts import balance
 from tests.integration.test_otc_flows import (
     ALICE,
@@ -100,3 +109,29 @@ def test_a_deposit_that_funds_an_order_cannot_be_refunded_and_own_order_points_t
     assert "refund_deposit" in refused.json_body["details"]["refund"]
     got = post(api, f"/v1/deposits/{own.tx}/refund", refund_body(rt, own.tx, ALICE, "ETH"))
     assert got.status_code == 202, got.json_body
+
+
+def test_a_transfer_to_a_rotated_out_faucet_wallet_is_never_refunded_from_escrow(
+    runtime_with: RuntimeWith, w3: Any, chain_snapshot: None, traders: list[str]
+) -> None:
+    """Escrow refunds what reached escrow: a deposit to its rotated-out wallet, yes; a donation
+    to the faucet's rotated-out wallet, never (escrow would pay it with the traders' money)."""
+    keys = {k: "0x" + secrets.token_hex(32) for k in ("faucet", "escrow", "faucet2", "escrow2")}
+    env = {"FAUCET_PRIVATE_KEY": keys["faucet"], "ESCROW_PRIVATE_KEY": keys["escrow"]}
+    env = rotated_env(rotated_env(env, "faucet", keys["faucet2"]), "escrow", keys["escrow2"])
+    rt = runtime_with(**env)
+    old_faucet, old_escrow = (Account.from_key(keys[k]).address for k in ("faucet", "escrow"))
+    bootstrap.fund_native(w3, Account.from_key(keys["escrow2"]).address, UNIT)
+
+    gift = send(w3, rt, ALICE, "native", UNIT // 10, to=old_faucet)
+    with pytest.raises(WrongRecipient):
+        refund_deposit(rt, gift.tx, refund_body(rt, gift.tx, ALICE, "ETH"))
+    assert deposits.used_for(rt, gift.tx) is None  # nothing written
+
+    late = send(w3, rt, BOB, "native", UNIT // 10, to=old_escrow)
+    before = balance(w3, "native", BOB)
+    status, view = refund_deposit(rt, late.tx, refund_body(rt, late.tx, BOB, "ETH"))
+    assert status == 202
+    run_until_settled(rt, w3)
+    assert payout_of(rt, view["refund"]["id"])["status"] == "confirmed"
+    assert balance(w3, "native", BOB) - before == UNIT // 10

@@ -19,7 +19,7 @@ def test_the_new_key_becomes_active_and_the_old_one_joins_the_retiring_keys() ->
     env = {"FAUCET_PRIVATE_KEY": OLD, "RETIRING_SIGNER_PRIVATE_KEYS": EARLIER, "OTHER": "x"}
     rotated = rotated_env(env, "faucet", NEW)
     assert rotated["FAUCET_PRIVATE_KEY"] == NEW
-    assert rotated["RETIRING_SIGNER_PRIVATE_KEYS"] == f"{EARLIER},{OLD}"
+    assert rotated["RETIRING_SIGNER_PRIVATE_KEYS"] == f"{EARLIER},faucet={OLD}"
     assert rotated["OTHER"] == "x" and env["FAUCET_PRIVATE_KEY"] == OLD  # a new dict
 
 

@@ -35,7 +35,7 @@ def lane_signers(rt: Runtime, lane: str) -> list[HotSigner]:
 
     Its purpose's active wallet, unless that wallet is shared and an earlier purpose's lane
     already works for it (one lane per wallet, not two fighting for its lease), then the
-    retiring wallets assigned to it (`escrow=kms:...`; unassigned ones ride in the anchor lane,
+    retiring wallets assigned to it (`escrow=...`; unassigned ones ride in the anchor lane,
     the quietest). In AWS a lane's role may sign with exactly these keys (wallets.lane_specs).
     """
     if lane not in PURPOSES:
