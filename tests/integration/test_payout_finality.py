@@ -3,12 +3,14 @@ it before then sends it back to broadcast with its identical bytes, and it still
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
 from chalicelib.core.outbox.model import finality_key
 from chalicelib.core.outbox.service import get_payout
 from chalicelib.core.runtime import Runtime
+from chalicelib.core.webhooks.events import event_id, event_key
 from tests.integration.conftest import RuntimeWith
 from tests.integration.payouts import (
     ETH,
@@ -65,6 +67,9 @@ def test_a_reorg_after_confirmed_rebroadcasts_the_same_bytes_and_the_payout_land
     assert payout["attempts"] == sent["attempts"]  # the identical bytes, not a new signature
     assert known(w3, sent["tx_hash"])
     assert alerts("payout_reorged_after_conclusion") == 1
+    # Integrations heard `payout.confirmed` (sequence 2): they hear that it was undone (3).
+    assert payout_events(rt, pid) == [("payout.confirmed", 2, "confirmed"),
+                                       ("payout.reorged", 3, "broadcast")]
 
     rpc(w3, "evm_mine")
     automine(w3, True)
@@ -81,8 +86,25 @@ def test_a_reorg_after_confirmed_rebroadcasts_the_same_bytes_and_the_payout_land
     assert balance(w3, "native", to) == ETH  # once
     assert nonce_of(w3, wallet) == 1
     assert finalized == [(pid, "confirmed"), (pid, "confirmed")]
+    # The new conclusion is a new event (a new id), not a repeat a receiver would drop.
+    assert payout_events(rt, pid) == [("payout.confirmed", 2, "confirmed"),
+                                       ("payout.reorged", 3, "broadcast"),
+                                       ("payout.confirmed", 5, "confirmed")]
     for _ in range(2):
         mine(w3, 2)
         tick(rt)
     assert balance(w3, "native", to) == ETH
     assert alerts("payout_reorged_after_conclusion") == 1
+
+
+def payout_events(rt: Runtime, pid: str) -> list[tuple[str, int, str]]:
+    """The payout's webhook events written so far: (type, sequence, the status they carry)."""
+    found = []
+    for sequence in range(1, 10):
+        for type_ in ("payout.confirmed", "payout.failed", "payout.needs_attention",
+                      "payout.reorged"):
+            item = rt.store.get(**event_key(event_id(type_, pid, sequence)))
+            if item is not None:
+                body = json.loads(item["body"])
+                found.append((type_, body["sequence"], body["data"]["status"]))
+    return found

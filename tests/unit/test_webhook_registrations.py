@@ -7,7 +7,8 @@ from chalicelib import jobs
 from chalicelib.core.webhooks.events import event_types
 
 PROMISED = {
-    "payout.confirmed", "payout.failed", "payout.needs_attention", "claim.paid", "claim.failed",
+    "payout.confirmed", "payout.failed", "payout.needs_attention", "payout.reorged",
+    "claim.paid", "claim.failed",
     "drip.paid", "bounty.payment_recorded", "order.matched", "order.completed", "order.refunded",
     "anchor.confirmed", "message.anchored",
 }

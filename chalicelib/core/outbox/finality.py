@@ -24,6 +24,7 @@ from chalicelib.core.outbox.model import (
     payout_key,
     unchanged,
 )
+from chalicelib.core.outbox.webhook_events import REORGED, payout_event_op
 from chalicelib.core.store import Item, TransactionFailed, delete_op
 
 
@@ -97,19 +98,21 @@ def _moved(run: Run, payout: Item, receipt: Receipt) -> None:
 
 def reorged_after_conclusion(run: Run, payout: Item) -> None:
     """The mined transaction is gone before finality: back to broadcast, same bytes again."""
-    op = run.update(
-        payout,
-        condition=unchanged(payout),
-        status=BROADCAST,
+    changes = {
+        "status": BROADCAST,
         **index_fields(BROADCAST, payout["created_at"], payout["id"], wallet=payout["wallet"]),
-        mined_block=None,
-        mined_block_hash=None,
-        confirmations=0,
-        rebroadcast_of=None,
-        broadcast_at=run.now(),
-    )
+        "mined_block": None,
+        "mined_block_hash": None,
+        "confirmations": 0,
+        "rebroadcast_of": None,
+        "broadcast_at": run.now(),
+        "reorgs": int(payout.get("reorgs", 0)) + 1,
+    }
+    op = run.update(payout, condition=unchanged(payout), **changes)
+    # Integrations were told of the conclusion: they hear that it is undone, in the same write.
+    event = payout_event_op(run.rt.settings, {**payout, **changes}, run.now(), REORGED)
     try:
-        run.commit([op, delete_op(finality_key(payout["id"]), name="finality")])
+        run.commit([op, delete_op(finality_key(payout["id"]), name="finality"), event])
     except TransactionFailed:
         return
     run.transition(payout["status"], BROADCAST)
