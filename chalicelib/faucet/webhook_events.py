@@ -1,4 +1,4 @@
-"""The faucet's webhook events: claim.paid, claim.failed and drip.paid.
+"""The faucet's webhook events: claim.paid, claim.failed, claim.released and drip.paid.
 
 A claim's resource id is a digest of its code, never the code: a code released after a failure
 is claimable again, and a webhook payload must not carry anything that spends money.
@@ -16,15 +16,21 @@ CLAIM_PAID = register_event_type("claim.paid", "an event claim code's payout is 
 CLAIM_FAILED = register_event_type(
     "claim.failed", "an event claim's payout failed (no money moved); the code is claimable again"
 )
+CLAIM_RELEASED = register_event_type(
+    "claim.released",
+    "an admin released an event claim whose payout was ambiguous; the code is claimable again",
+)
 DRIP_PAID = register_event_type("drip.paid", "a faucet drip's payout is confirmed")
+CLAIM_EVENTS = {"paid": CLAIM_PAID, "failed": CLAIM_FAILED, "released": CLAIM_RELEASED}
 
 
 def claim_ref(code: str) -> str:
     return "clm_" + hashlib.sha256(code.encode()).hexdigest()[:24]
 
 
-def claim_event_op(claim: Item, paid: bool, payout: Item, now: int) -> Op:
-    """A claim's outcome; its sequence is the attempt (a code may fail, then be claimed again)."""
+def claim_event_op(claim: Item, outcome: str, payout: Item, now: int) -> Op:
+    """A claim's `outcome` (paid, failed, released); its sequence is the attempt (a code may
+    fail or be released, then be claimed again)."""
     data = {
         "claim": claim_ref(claim["code"]),
         "event_id": claim["event_id"],
@@ -34,9 +40,9 @@ def claim_event_op(claim: Item, paid: bool, payout: Item, now: int) -> Op:
         "amount": format_amount(int(claim["amount"]), int(claim["decimals"])),
         "payout_id": payout["id"],
         "tx_hash": payout.get("tx_hash"),
-        "status": "paid" if paid else "failed",
+        "status": outcome,
     }
-    type_ = CLAIM_PAID if paid else CLAIM_FAILED
+    type_ = CLAIM_EVENTS[outcome]
     return event_op(type_.name, "claim", data["claim"], data["attempt"], data, now)
 
 

@@ -327,6 +327,12 @@ def test_an_admin_release_is_recorded_and_a_late_landing_of_the_old_payout_alert
     record = claim_record(api, code, 1)
     assert record["status"] == "released" and record["resolution"]["by"] == "alice@ops"
     assert state(api, code) == "available"
+    # Integrators hear it: one claim.released for attempt 1, naming the claim, never the code.
+    outbox = list(api.rt.store.iter_work("webhooks#fanout"))
+    released = [json.loads(e["body"]) for e in outbox if e["type"] == "claim.released"]
+    assert [(e["sequence"], e["data"]["status"], e["data"]["payout_id"]) for e in released] == [
+        (1, "released", pid)]
+    assert code not in json.dumps(released)
     again = api.post(path, {"outcome": "release", "by": "bob"}, admin=True)
     assert again.status_code == 409 and error(again) == "claim_not_in_attention"
     assert claim(api, code, BOB).json_body["attempt"] == 2

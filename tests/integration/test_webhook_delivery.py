@@ -16,7 +16,7 @@ from chalicelib.bounties.webhook_events import payment_recorded_op
 from chalicelib.core import failpoints
 from chalicelib.core.clock import FixedClock
 from chalicelib.core.failpoints import InjectedCrash
-from chalicelib.core.outbox.webhook_events import payout_event_op
+from chalicelib.core.outbox.webhook_events import REORGED, payout_event_op
 from chalicelib.core.runtime import Runtime
 from chalicelib.core.settings import load_settings
 from chalicelib.core.store import DynamoStore, Op, put_op
@@ -78,8 +78,10 @@ def one_of_each(rt: Runtime, now: int) -> list[Op]:
         payout_event_op(s, payout("confirmed"), now),
         payout_event_op(s, payout("failed", "po_" + "2" * 32), now),
         payout_event_op(s, payout("needs_attention", "po_" + "3" * 32), now),
-        claim_event_op(claim, True, payout("confirmed"), now),
-        claim_event_op({**claim, "code": "OTHER"}, False, payout("failed"), now),
+        payout_event_op(s, {**payout("broadcast", "po_" + "4" * 32), "reorgs": 1}, now, REORGED),
+        claim_event_op(claim, "paid", payout("confirmed"), now),
+        claim_event_op({**claim, "code": "OTHER"}, "failed", payout("failed"), now),
+        claim_event_op({**claim, "code": "THIRD"}, "released", payout("needs_attention"), now),
         drip_paid_op({"id": "dr_1", "wallet": WALLET, "asset": "native", "amount": "10"},
                      payout("confirmed"), now),
         payment_recorded_op({"id": "bty_1", "asset": "native"},

@@ -8,7 +8,7 @@ from chalicelib.core.webhooks.events import event_types
 
 PROMISED = {
     "payout.confirmed", "payout.failed", "payout.needs_attention", "payout.reorged",
-    "claim.paid", "claim.failed",
+    "claim.paid", "claim.failed", "claim.released",
     "drip.paid", "bounty.payment_recorded", "order.matched", "order.completed", "order.refunded",
     "anchor.confirmed", "message.anchored",
 }
