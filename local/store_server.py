@@ -37,6 +37,10 @@ FREEZE_EVERY = 200
 # open a hundred and more connections at once (bursts, pools of 64), all kept alive.
 THREADS = 4
 CONNECTION_LIMIT = 1000
+# An idle kept-alive connection is closed after this long. The clients' pools keep connections
+# for reuse without a limit: a server closing one just as a client reuses it would fail that
+# request (a write is then unresolved), so idle ones are kept for an hour, not waitress's 2 min.
+IDLE_TIMEOUT_S = 3600
 
 
 class SerializedApp:
@@ -71,6 +75,7 @@ def serve(port: int, ready: Callable[[int], None] | None = None) -> None:
     app = SerializedApp(DomainDispatcherApplication(create_backend_app))
     server = create_server(
         app, host=HOST, port=port, threads=THREADS, connection_limit=CONNECTION_LIMIT,
+        channel_timeout=IDLE_TIMEOUT_S,
         asyncore_use_poll=True,  # select() fails past file descriptor 1024
         ident="settlekit-store",
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import http.client
+import json
 import subprocess
 import sys
 import threading
@@ -9,6 +11,7 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
+from urllib.parse import urlsplit
 
 from boto3.dynamodb.conditions import Attr
 
@@ -148,3 +151,25 @@ def test_ensure_table_from_two_processes_at_once(store_server: str) -> None:
         "PointInTimeRecoveryDescription"
     ]
     assert pitr["PointInTimeRecoveryStatus"] == "ENABLED"
+
+
+def test_the_store_server_keeps_a_connection_open_across_requests(store_server: str) -> None:
+    """One TCP connection carries request after request: no new connection (and no new server
+    thread) per request, as with moto's own development server."""
+    url = urlsplit(store_server)
+    conn = http.client.HTTPConnection(url.hostname or "", url.port, timeout=10)
+    headers = {
+        "X-Amz-Target": "DynamoDB_20120810.ListTables",
+        "Content-Type": "application/x-amz-json-1.0",
+        "Authorization": "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/dynamodb/"
+                         "aws4_request, SignedHeaders=host, Signature=00",
+    }
+    sockets = []
+    for _ in range(3):
+        conn.request("POST", "/", body=json.dumps({}), headers=headers)
+        answer = conn.getresponse()
+        assert answer.status == 200 and "TableNames" in json.loads(answer.read())
+        assert answer.getheader("Connection", "").lower() != "close"
+        sockets.append(conn.sock)  # http.client drops its socket when told to close
+    conn.close()
+    assert sockets[0] is not None and all(s is sockets[0] for s in sockets)
