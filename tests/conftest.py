@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import boto3
 import pytest
@@ -35,6 +36,19 @@ for _name in ("CHAIN_RPC_URL", "DYNAMODB_ENDPOINT_URL", "ADMIN_TOKEN", "SIGNER_P
 
 moto_transactions.install()
 
+# One session for the tests' clients: mock_aws() resets boto3's default session, so
+# `boto3.client` would load the service's JSON model from disk again in every test (0.1-0.3 s).
+# A client of this session is built from the models it loaded once (a few ms); moto's handler is
+# in every session created after moto's import, so its clients inside `mock_aws()` are mocked
+# like any other (and those with an `endpoint_url` reach the store server).
+SESSION = boto3.Session()
+
+
+def moto_client_of(service: str) -> Any:
+    """A client of in-process moto (inside `mock_aws()`), from the shared session."""
+    return SESSION.client(service, region_name="us-east-1")
+
+
 START_MS = 1_790_000_000_000  # 2026-09-21T..Z: a fixed "now" for clock-driven tests
 
 
@@ -48,7 +62,7 @@ def moto_client() -> Iterator[object]:
     from moto import mock_aws
 
     with mock_aws():
-        client = boto3.client("dynamodb", region_name="us-east-1")
+        client = moto_client_of("dynamodb")
         ensure_table(client, "settlekit-test")
         yield client
 
@@ -68,7 +82,7 @@ def store_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def served_client(url: str) -> object:
-    return boto3.client(
+    return SESSION.client(
         "dynamodb",
         region_name="us-east-1",
         endpoint_url=url,

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import boto3
 from botocore.exceptions import ClientError
 from moto import mock_aws
 from moto.core import parse as moto_parse
@@ -19,6 +18,7 @@ from moto.core.utils import get_service_model
 
 from chalicelib.core.table import WORK_INDEX, ensure_table
 from local import moto_plumbing, moto_transactions
+from tests.conftest import moto_client_of
 
 TABLE = "plumbing"
 
@@ -41,7 +41,7 @@ ITEMS: list[dict[str, Any]] = [
 def answers() -> list[Any]:
     """Every read kind and a cancelled transaction with ALL_OLD, as raw response bodies."""
     with mock_aws():
-        client = boto3.client("dynamodb", region_name="us-east-1")
+        client = moto_client_of("dynamodb")
         ensure_table(client, TABLE)
         bodies: list[Any] = []  # from here on: the table's description holds its creation time
         client.meta.events.register("response-received.dynamodb", _collect(bodies))

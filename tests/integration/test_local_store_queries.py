@@ -12,13 +12,13 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from chalicelib.core.table import WORK_INDEX, ensure_table
 from local import moto_transactions
+from tests.conftest import moto_client_of
 
 TABLE = "q-cases"
 
@@ -114,7 +114,7 @@ def scenario(client: Any) -> list[Any]:
 
 def run() -> list[Any]:
     with mock_aws():
-        return scenario(boto3.client("dynamodb", region_name="us-east-1"))
+        return scenario(moto_client_of("dynamodb"))
 
 
 def test_queries_answer_as_stock_moto_after_every_kind_of_write() -> None:
@@ -129,7 +129,7 @@ def test_queries_answer_as_stock_moto_after_every_kind_of_write() -> None:
 def test_a_work_index_query_costs_the_same_on_a_large_table() -> None:
     moto_transactions.install()
     with mock_aws():
-        client = boto3.client("dynamodb", region_name="us-east-1")
+        client = moto_client_of("dynamodb")
         ensure_table(client, TABLE)
 
         def fill(start: int, stop: int) -> None:

@@ -12,13 +12,13 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from chalicelib.core.table import WORK_INDEX, ensure_table
 from local import moto_transactions
+from tests.conftest import moto_client_of
 
 TABLE = "tx-cases"
 FLAT = "tx-flat"  # hash key only, the other storage layout inside moto
@@ -193,7 +193,7 @@ def outcome(client: Any, items: list[dict[str, Any]]) -> dict[str, Any]:
 def on_seeded_moto(act: Callable[[Any], Any]) -> Any:
     """`act(client)` on a fresh in-process moto holding the seeded tables."""
     with mock_aws():
-        client = boto3.client("dynamodb", region_name="us-east-1")
+        client = moto_client_of("dynamodb")
         seed(client)
         return act(client)
 
@@ -230,7 +230,7 @@ def test_a_second_operation_late_in_one_item_writes_nothing(adapter: Any) -> Non
     """Stock moto leaves the items before such an item written; DynamoDB writes nothing."""
     items = [CLAIM, put("new"), {**put("x1"), **delete("a0")}]
     with mock_aws():
-        client = boto3.client("dynamodb", region_name="us-east-1")
+        client = moto_client_of("dynamodb")
         seed(client)
         before = table_state(client)
         with pytest.raises(ClientError) as err:
@@ -272,7 +272,7 @@ def time_transaction(client: Any, tag: str) -> float:
 
 def test_a_transaction_costs_the_same_on_a_large_table(adapter: Any) -> None:
     with mock_aws():
-        client = boto3.client("dynamodb", region_name="us-east-1")
+        client = moto_client_of("dynamodb")
         ensure_table(client, TABLE)
         fill(client, 100)
         small = min(time_transaction(client, f"s{i}-") for i in range(5))

@@ -7,7 +7,6 @@ import secrets
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
 from cryptography.hazmat.primitives import serialization
 from eth_account import Account
@@ -26,6 +25,7 @@ from chalicelib.core.signer import (
     with_recovery_id,
 )
 from local import moto_kms
+from tests.conftest import moto_client_of
 
 DIGESTS = 1_000
 
@@ -52,7 +52,7 @@ def kms() -> Iterator[Any]:
 
     moto_kms.install()
     with mock_aws():
-        yield boto3.client("kms", region_name="us-east-1")
+        yield moto_client_of("kms")
 
 
 def new_key(kms: Any, spec: str = "ECC_SECG_P256K1", alias: str = "alias/hot") -> str:

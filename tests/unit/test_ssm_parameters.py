@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
 
 from chalicelib.core import parameters
 from chalicelib.core.errors import SettingsError
 from chalicelib.core.runtime import get_runtime, set_runtime
+from tests.conftest import moto_client_of
 
 ADMIN = "admin-token-from-ssm-0123456789"
 RPC = "https://eth.example/v2/provider-key-abcdef"
@@ -23,7 +23,7 @@ def ssm() -> Iterator[Any]:
 
     parameters.clear_cache()
     with mock_aws():
-        yield boto3.client("ssm", region_name="us-east-1")
+        yield moto_client_of("ssm")
     parameters.clear_cache()
 
 
