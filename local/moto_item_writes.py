@@ -123,12 +123,11 @@ def _keys(table: Table, key: dict[str, Any]) -> tuple[DynamoType, DynamoType | N
 
 def update_item(backend: DynamoDBBackend, *args: Any, **kwargs: Any) -> Item:
     """DynamoDBBackend.update_item: the direct path when it applies, else moto's."""
-    installed = Item.__init__ is not STOCK_ITEM_INIT
-    done = _direct(backend, UPDATE_SIGNATURE.bind(backend, *args, **kwargs).arguments) \
-        if installed else None
-    if done is None:
-        done = STOCK_UPDATE(backend, *args, **kwargs)
-    return done
+    if Item.__init__ is not STOCK_ITEM_INIT:  # installed
+        done = _direct(backend, UPDATE_SIGNATURE.bind(backend, *args, **kwargs).arguments)
+        if done is not None:
+            return done
+    return STOCK_UPDATE(backend, *args, **kwargs)  # type: ignore[no-any-return]
 
 
 def _direct(backend: DynamoDBBackend, call: dict[str, Any]) -> Item | None:

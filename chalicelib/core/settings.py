@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 
 from chalicelib.core.errors import SettingsError
@@ -178,17 +178,17 @@ def _text(env: Mapping[str, str], name: str, default: str | None) -> str | None:
     return value or default
 
 
-def _retiring_keys(env: Mapping[str, str]) -> tuple[str, ...]:
-    """RETIRING_SIGNER_PRIVATE_KEYS: comma-separated `[purpose=]<key>` entries (the keys are
-    secrets: never echoed)."""
-    raw = _text(env, "RETIRING_SIGNER_PRIVATE_KEYS", None)
-    entries = tuple(k.strip() for k in (raw or "").split(",") if k.strip())
+def _retiring(
+    env: Mapping[str, str], name: str, valid: Callable[[str], bool], form: str
+) -> tuple[str, ...]:
+    """A comma-separated list of `[purpose=]<spec>` retiring entries, each spec `valid` (private
+    keys among them: a refusal never echoes an entry)."""
+    raw = _text(env, name, None)
+    entries = tuple(x.strip() for x in (raw or "").split(",") if x.strip())
     for entry in entries:
-        purpose, key = retiring_lane(entry)
-        if (purpose is not None and purpose not in PURPOSE_KEY_SETTINGS) or not KEY_RE.match(key):
-            raise SettingsError(
-                "RETIRING_SIGNER_PRIVATE_KEYS must be comma-separated [purpose=]<32-byte hex key>"
-            )
+        purpose, spec = retiring_lane(entry)
+        if (purpose is not None and purpose not in PURPOSE_KEY_SETTINGS) or not valid(spec):
+            raise SettingsError(f"{name} must be comma-separated [purpose=]{form}")
     return entries
 
 
@@ -345,7 +345,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     purpose_keys = {
         f"{purpose}_private_key": _key(env, name) for purpose, name in PURPOSE_KEY_SETTINGS.items()
     }
-    retiring = _retiring_keys(env)
+    retiring = _retiring(env, "RETIRING_SIGNER_PRIVATE_KEYS", lambda k: bool(KEY_RE.match(k)),
+                         "<32-byte hex key>")
     shared = _signer(env, key)
     admin = _text(env, "ADMIN_TOKEN", None)
     if admin is not None and len(admin) < 16:
@@ -368,7 +369,11 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         **purpose_keys,  # type: ignore[arg-type]
         **_purpose_signers(env, stage, shared, purpose_keys),  # type: ignore[arg-type]
         retiring_signer_private_keys=retiring,
-        retiring_signers=_retiring_kms(env),
+        retiring_signers=_retiring(
+            env, "RETIRING_SIGNERS",
+            lambda spec: spec.startswith("kms:") and bool(SIGNER_RE.match(spec)),
+            "kms:<key id or alias>",
+        ),
         finality_depth=_int(env, "FINALITY_DEPTH", 64, 1, 10_000),
         native_symbol=_text(env, "NATIVE_SYMBOL", "ETH") or "ETH",
         token_symbol=_text(env, "TOKEN_SYMBOL", "SKT") or "SKT",
@@ -451,20 +456,6 @@ def retiring_lane(entry: str) -> tuple[str | None, str]:
     whose lane drains it, or None; its kms: spec or key)."""
     purpose, sep, spec = entry.partition("=")
     return (purpose, spec) if sep else (None, entry)
-
-
-def _retiring_kms(env: Mapping[str, str]) -> tuple[str, ...]:
-    raw = _text(env, "RETIRING_SIGNERS", None)
-    entries = tuple(x.strip() for x in (raw or "").split(",") if x.strip())
-    for entry in entries:
-        purpose, spec = retiring_lane(entry)
-        if (purpose is not None and purpose not in PURPOSE_KEY_SETTINGS) or not (
-            spec.startswith("kms:") and SIGNER_RE.match(spec)
-        ):
-            raise SettingsError(
-                "RETIRING_SIGNERS must be comma-separated [purpose=]kms:<key id or alias>"
-            )
-    return entries
 
 
 def _topic_arn(env: Mapping[str, str]) -> str | None:

@@ -79,7 +79,7 @@ def plan(item: Item, claim: Item, payout: Item, now: int) -> tuple[list[Op], str
     )
     if outcome == CONFIRMED:
         if holds_code:
-            paid = claim_event_op(claim, "paid", payout, now)
+            paid = claim_event_op(claim, PAID, payout, now)
             return [*settle_ops(item, claim, PAID, now), paid], "claim_paid"
         if status == RELEASED:
             # An admin released the code while this payout was ambiguous, and it landed after
@@ -88,7 +88,7 @@ def plan(item: Item, claim: Item, payout: Item, now: int) -> tuple[list[Op], str
         return None
     if outcome == FAILED:
         if holds_code:
-            failed = claim_event_op(claim, "failed", payout, now)
+            failed = claim_event_op(claim, CLAIM_FAILED, payout, now)
             ops = [*release_ops(item, claim, CLAIM_FAILED, now), failed]
             return ops, "claim_payout_failed_code_released"
         return None

@@ -72,11 +72,11 @@ def resolve_claim(rt: Runtime, raw_code: str, body: dict[str, Any]) -> dict[str,
                   "payout_status": payout_status}
     if outcome == "paid":
         ops = settle_ops(item, claim, PAID, now, resolution=resolution)
-        ops.append(claim_event_op(claim, "paid", payout or {"id": claim["payout_id"]}, now))
+        ops.append(claim_event_op(claim, PAID, payout or {"id": claim["payout_id"]}, now))
     else:
         ops = release_ops(item, claim, RELEASED, now, resolution=resolution)
         # Integrations were told of nothing since the claim; the code is claimable again.
-        ops.append(claim_event_op(claim, "released", payout or {"id": claim["payout_id"]}, now))
+        ops.append(claim_event_op(claim, RELEASED, payout or {"id": claim["payout_id"]}, now))
     try:
         rt.store.transact([*ops, _payout_unchanged(claim["payout_id"], payout)])
     except TransactionFailed as exc:

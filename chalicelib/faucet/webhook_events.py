@@ -11,6 +11,7 @@ import hashlib
 from chalicelib.core.money import format_amount
 from chalicelib.core.store import Item, Op
 from chalicelib.core.webhooks.events import event_op, register_event_type
+from chalicelib.faucet.claimstate import FAILED, PAID, RELEASED
 
 CLAIM_PAID = register_event_type("claim.paid", "an event claim code's payout is confirmed")
 CLAIM_FAILED = register_event_type(
@@ -21,7 +22,7 @@ CLAIM_RELEASED = register_event_type(
     "an admin released an event claim whose payout was ambiguous; the code is claimable again",
 )
 DRIP_PAID = register_event_type("drip.paid", "a faucet drip's payout is confirmed")
-CLAIM_EVENTS = {"paid": CLAIM_PAID, "failed": CLAIM_FAILED, "released": CLAIM_RELEASED}
+CLAIM_EVENTS = {PAID: CLAIM_PAID, FAILED: CLAIM_FAILED, RELEASED: CLAIM_RELEASED}
 
 
 def claim_ref(code: str) -> str:
@@ -29,7 +30,7 @@ def claim_ref(code: str) -> str:
 
 
 def claim_event_op(claim: Item, outcome: str, payout: Item, now: int) -> Op:
-    """A claim's `outcome` (paid, failed, released); its sequence is the attempt (a code may
+    """A claim's `outcome` (PAID, FAILED, RELEASED); its sequence is the attempt (a code may
     fail or be released, then be claimed again)."""
     data = {
         "claim": claim_ref(claim["code"]),

@@ -9,6 +9,7 @@ from typing import Any
 
 from chalicelib.core.outbox.model import finality_key
 from chalicelib.core.outbox.service import get_payout
+from chalicelib.core.outbox.webhook_events import TYPES
 from chalicelib.core.runtime import Runtime
 from chalicelib.core.webhooks.events import event_id, event_key
 from tests.integration.conftest import RuntimeWith
@@ -101,8 +102,7 @@ def payout_events(rt: Runtime, pid: str) -> list[tuple[str, int, str]]:
     """The payout's webhook events written so far: (type, sequence, the status they carry)."""
     found = []
     for sequence in range(1, 10):
-        for type_ in ("payout.confirmed", "payout.failed", "payout.needs_attention",
-                      "payout.reorged"):
+        for type_ in (t.name for t in TYPES.values()):
             item = rt.store.get(**event_key(event_id(type_, pid, sequence)))
             if item is not None:
                 body = json.loads(item["body"])
