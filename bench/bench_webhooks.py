@@ -29,7 +29,7 @@ from chalice.test import Client  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
 import app  # noqa: E402
-from bench.counting import count_requests  # noqa: E402
+from bench.counting import count_requests, hooked  # noqa: E402
 from chalicelib import jobs  # noqa: E402
 from chalicelib.core.clock import iso, parse_iso  # noqa: E402
 from chalicelib.core.outbox.model import payout_key  # noqa: E402
@@ -84,10 +84,9 @@ def claim_path(client: Any, table: str, subscribed: bool) -> tuple[float, float,
             pk = item.get("Put", {}).get("Item", {}).get("pk", {}).get("S", "")
             events_in.append(pk.startswith("whevt#"))
 
-    client.meta.events.register("before-parameter-build.dynamodb", spot)
-    with count_requests(client) as outcome:
+    with hooked(client, "before-parameter-build.dynamodb", spot), \
+            count_requests(client) as outcome:
         claim_outcomes.apply(rt, payout)
-    client.meta.events.unregister("before-parameter-build.dynamodb", spot)
     return (requests_of(claims) / CLAIMS, requests_of(outcome),
             outcome["items_in_transactions"], sum(events_in))
 

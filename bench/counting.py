@@ -27,11 +27,18 @@ def count_requests(client: Any) -> Iterator[Counter[str]]:
             # Each item of a transaction is a write DynamoDB bills (at twice the normal rate).
             counts["items_in_transactions"] += len(items)
 
-    client.meta.events.register("before-parameter-build.dynamodb", hook)
-    try:
+    with hooked(client, "before-parameter-build.dynamodb", hook):
         yield counts
+
+
+@contextmanager
+def hooked(client: Any, event: str, handler: Any) -> Iterator[None]:
+    """`handler` on the client's botocore `event` inside the block only."""
+    client.meta.events.register(event, handler)
+    try:
+        yield
     finally:
-        client.meta.events.unregister("before-parameter-build.dynamodb", hook)
+        client.meta.events.unregister(event, handler)
 
 
 def split(counts: Counter[str]) -> tuple[int, int]:

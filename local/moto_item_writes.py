@@ -132,8 +132,9 @@ def update_item(backend: DynamoDBBackend, *args: Any, **kwargs: Any) -> Item:
 
 def _direct(backend: DynamoDBBackend, call: dict[str, Any]) -> Item | None:
     """The update applied directly, or None when moto must do it (an error is moto's)."""
-    shape = SHAPE.fullmatch(call.get("update_expression") or "")
-    if shape is None or not call.get("update_expression"):  # moto parses (and refuses) it
+    expression = call.get("update_expression")
+    shape = SHAPE.fullmatch(expression) if expression else None
+    if shape is None:  # moto parses (and refuses) it
         return None
     table = backend.get_table(call["table_name"])
     keys = _keys(table, call["key"])

@@ -142,7 +142,7 @@ class Runtime:
     @property
     def retiring_signers(self) -> list[HotSigner]:
         """Every retiring wallet, whichever lane drains it."""
-        return [s for p in PURPOSES for s in self.retiring_by_lane[p]]
+        return [s for _, s in self.retiring]
 
     def retiring_of(self, purpose: str) -> list[HotSigner]:
         """The retiring wallets that may have served `purpose`: named for it, or named for none
